@@ -1,0 +1,1 @@
+"""Encoder: crop preprocessing, freezing/export and the inference `Encoder`."""

@@ -1,0 +1,1 @@
+"""reid: appearance embeddings for deep_sort trackers (command line and shared errors)."""

@@ -1,0 +1,1 @@
+"""Embedding service: FastAPI app, micro-batcher, settings and HTTP client."""

@@ -1,0 +1,1 @@
+"""Training: network, heads, losses, datasets, input pipeline, train loop, devices, metrics."""

@@ -1,0 +1,1 @@
+"""Dataset readers (Market-1501, MARS, folder per identity) and the synthetic generator."""
