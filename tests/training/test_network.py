@@ -1,0 +1,70 @@
+"""The network matches the reference architecture: parameter count, stage shapes, names."""
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from training.network import (  # noqa: E402
+    FEATURE_DIM,
+    REFERENCE_PARAMETER_COUNT,
+    create_feature_extractor,
+    reference_variable_map,
+)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return create_feature_extractor()
+
+
+def test_trainable_parameters_match_reference(model):
+    count = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+    assert count == REFERENCE_PARAMETER_COUNT == 2_800_864
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        ("conv1_1_elu", (128, 64, 32)),
+        ("conv1_2_elu", (128, 64, 32)),
+        ("pool1", (64, 32, 32)),
+        ("conv2_1_add", (64, 32, 32)),
+        ("conv2_3_add", (64, 32, 32)),
+        ("conv3_1_add", (32, 16, 64)),
+        ("conv3_3_add", (32, 16, 64)),
+        ("conv4_1_add", (16, 8, 128)),
+        ("conv4_3_add", (16, 8, 128)),
+        ("flatten", (16384,)),
+        ("fc1_elu", (128,)),
+        ("features", (128,)),
+    ],
+)
+def test_stage_output_shapes(model, layer, shape):
+    assert tuple(model.get_layer(layer).output.shape[1:]) == shape
+
+
+def test_features_are_unit_length(model):
+    images = np.random.default_rng(0).uniform(size=(4, 128, 64, 3)).astype("float32")
+    features = model(images, training=False).numpy()
+    assert features.shape == (4, FEATURE_DIM)
+    np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-5)
+
+
+def test_batch_norm_has_shift_but_no_scale(model):
+    bn = model.get_layer("conv1_1_bn")
+    assert bn.center and not bn.scale
+    assert bn.epsilon == pytest.approx(1e-3)
+
+
+def test_reference_names_cover_every_variable_once(model):
+    mapping = reference_variable_map(model)
+    assert "conv1_1/conv1_1/bn/beta" in mapping
+    assert "conv2_3/bn/moving_variance" in mapping
+    assert "conv3_1/projection/weights" in mapping
+    assert "conv2_1/bn/beta" not in mapping  # the first block has no pre-activation
+    assert mapping["fc1/weights"].shape == (16384, 128)
+    mapped = {id(v) for v in mapping.values()}
+    assert len(mapped) == len(mapping) == len(model.weights)
+    trainable = sum(int(np.prod(v.shape)) for v in mapping.values() if v.trainable)
+    assert trainable == REFERENCE_PARAMETER_COUNT

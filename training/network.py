@@ -1,0 +1,148 @@
+"""The deep_sort appearance network of Wojke & Bewley (WACV 2018), as Keras 3 layers.
+
+Input: float RGB images in [0, 1], 128 x 64 x 3. Output: 128-d unit-length features.
+Layer names follow the reference's TF1 scopes with "/" replaced by "_" (Keras forbids "/");
+`reference_variable_map` gives the one-to-one mapping to the reference's variable names.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+IMAGE_SHAPE = (128, 64, 3)
+FEATURE_DIM = 128
+# Trainable parameters of the feature extractor in the reference implementation.
+REFERENCE_PARAMETER_COUNT = 2_800_864
+
+BN_EPSILON = 1e-3
+REFERENCE_BN_MOMENTUM = 0.999
+DROPOUT_RATE = 0.4  # the reference's keep_prob 0.6
+WEIGHT_DECAY = 1e-8
+INIT_STDDEV = 1e-3
+
+
+def _kernel_options(weight_decay: float) -> dict:
+    # slim's l2_regularizer(s) adds s * sum(w^2) / 2; Keras' L2(l) adds l * sum(w^2).
+    return {
+        "kernel_initializer": keras.initializers.TruncatedNormal(stddev=INIT_STDDEV),
+        "kernel_regularizer": keras.regularizers.L2(weight_decay / 2),
+    }
+
+
+def _batch_norm(name: str, momentum: float) -> layers.BatchNormalization:
+    """Batch norm with a learned shift but no scale, as slim's default."""
+    return layers.BatchNormalization(
+        center=True, scale=False, momentum=momentum, epsilon=BN_EPSILON, name=name
+    )
+
+
+def _conv_bn_elu(x, filters, stride, name, momentum, weight_decay):
+    x = layers.Conv2D(
+        filters,
+        3,
+        strides=stride,
+        padding="same",
+        use_bias=False,
+        name=name,
+        **_kernel_options(weight_decay),
+    )(x)
+    x = _batch_norm(f"{name}_bn", momentum)(x)
+    return layers.Activation("elu", name=f"{name}_elu")(x)
+
+
+def _residual_block(x, name, increase_dim, is_first, momentum, weight_decay):
+    """Pre-activation residual block; a 1x1 stride-2 projection when channels double."""
+    incoming_channels = x.shape[-1]
+    channels = incoming_channels * 2 if increase_dim else incoming_channels
+    stride = 2 if increase_dim else 1
+    shortcut = x
+    if not is_first:
+        x = _batch_norm(f"{name}_bn", momentum)(x)
+        x = layers.Activation("elu", name=f"{name}_elu")(x)
+    x = _conv_bn_elu(x, channels, stride, f"{name}_1", momentum, weight_decay)
+    x = layers.Dropout(DROPOUT_RATE, name=f"{name}_dropout")(x)
+    x = layers.Conv2D(
+        channels,
+        3,
+        padding="same",
+        use_bias=True,
+        name=f"{name}_2",
+        bias_initializer="zeros",
+        **_kernel_options(weight_decay),
+    )(x)
+    if increase_dim:
+        shortcut = layers.Conv2D(
+            channels,
+            1,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            name=f"{name}_projection",
+            **_kernel_options(weight_decay),
+        )(shortcut)
+    return layers.Add(name=f"{name}_add")([shortcut, x])
+
+
+# (reference scope, increase_dim, is_first) for the six residual blocks.
+RESIDUAL_BLOCKS = (
+    ("conv2_1", False, True),
+    ("conv2_3", False, False),
+    ("conv3_1", True, False),
+    ("conv3_3", False, False),
+    ("conv4_1", True, False),
+    ("conv4_3", False, False),
+)
+
+
+def create_feature_extractor(
+    bn_momentum: float = REFERENCE_BN_MOMENTUM, weight_decay: float = WEIGHT_DECAY
+) -> keras.Model:
+    """Build the feature extractor: RGB [0, 1] images (N, 128, 64, 3) -> unit features (N, 128)."""
+    images = keras.Input(shape=IMAGE_SHAPE, name="images")
+    x = _conv_bn_elu(images, 32, 1, "conv1_1", bn_momentum, weight_decay)
+    x = _conv_bn_elu(x, 32, 1, "conv1_2", bn_momentum, weight_decay)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    for name, increase_dim, is_first in RESIDUAL_BLOCKS:
+        x = _residual_block(x, name, increase_dim, is_first, bn_momentum, weight_decay)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(DROPOUT_RATE, name="fc1_dropout")(x)
+    x = layers.Dense(FEATURE_DIM, use_bias=False, name="fc1", **_kernel_options(weight_decay))(x)
+    x = _batch_norm("fc1_bn", bn_momentum)(x)
+    x = layers.Activation("elu", name="fc1_elu")(x)
+    # The normalised feature is kept in float32 even under mixed precision.
+    features = layers.UnitNormalization(axis=-1, dtype="float32", name="features")(x)
+    return keras.Model(images, features, name="feature_extractor")
+
+
+def reference_variable_map(model: keras.Model) -> dict[str, keras.Variable]:
+    """Map the reference implementation's TF1 variable names to this model's variables.
+
+    Reference scopes nest batch norm inside the layer's own scope ("conv1_1/conv1_1/bn/beta"),
+    except the pre-activation norm of a residual block ("conv2_3/bn/beta").
+    """
+    mapping: dict[str, keras.Variable] = {}
+
+    def add_batch_norm(scope: str, layer_name: str) -> None:
+        layer = model.get_layer(layer_name)
+        mapping[f"{scope}/beta"] = layer.beta
+        mapping[f"{scope}/moving_mean"] = layer.moving_mean
+        mapping[f"{scope}/moving_variance"] = layer.moving_variance
+
+    def add_conv_bn(scope: str) -> None:
+        layer_name = scope.replace("/", "_")
+        mapping[f"{scope}/weights"] = model.get_layer(layer_name).kernel
+        add_batch_norm(f"{scope}/{scope}/bn", f"{layer_name}_bn")
+
+    add_conv_bn("conv1_1")
+    add_conv_bn("conv1_2")
+    for name, increase_dim, is_first in RESIDUAL_BLOCKS:
+        if not is_first:
+            add_batch_norm(f"{name}/bn", f"{name}_bn")
+        add_conv_bn(f"{name}/1")
+        mapping[f"{name}/2/weights"] = model.get_layer(f"{name}_2").kernel
+        mapping[f"{name}/2/biases"] = model.get_layer(f"{name}_2").bias
+        if increase_dim:
+            mapping[f"{name}/projection/weights"] = model.get_layer(f"{name}_projection").kernel
+    add_conv_bn("fc1")
+    return mapping
