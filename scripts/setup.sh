@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Create .venv and install the project with every extra, pinned (idempotent, safe to rerun).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" - <<'PY' || { echo "error: Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)." >&2; exit 2; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+stamp=.venv/.installed
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+wanted=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt "pip==25.3"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+    -e ".[train,serve,dev]"
+  echo "$wanted" > "$stamp"
+fi

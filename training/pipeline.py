@@ -1,0 +1,91 @@
+"""tf.data input pipelines: identity-balanced training batches and plain inference batches.
+
+Images are decoded in parallel, resized to 128 x 64 when needed and scaled to RGB in [0, 1];
+training batches get the reference's only augmentation, a random horizontal flip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from training.network import IMAGE_SHAPE
+from training.sampler import IdentityBalancedSampler
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def class_indices(identities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Map identity labels to contiguous class indices 0..C-1; returns (indices, classes)."""
+    classes, indices = np.unique(identities, return_inverse=True)
+    return indices.astype(np.int32), classes
+
+
+def decode_image(path: tf.Tensor) -> tf.Tensor:
+    """Read an image file as uint8 RGB 128 x 64 x 3 (bilinear resize when it is another size)."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    height, width = IMAGE_SHAPE[:2]
+    shape = tf.shape(image)
+    image = tf.cond(
+        tf.logical_and(tf.equal(shape[0], height), tf.equal(shape[1], width)),
+        lambda: image,
+        lambda: tf.cast(
+            tf.clip_by_value(tf.round(tf.image.resize(image, (height, width))), 0, 255), tf.uint8
+        ),
+    )
+    image.set_shape(IMAGE_SHAPE)
+    return image
+
+
+def to_network_input(images: tf.Tensor) -> tf.Tensor:
+    """uint8 RGB -> float32 RGB in [0, 1], the feature extractor's input."""
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def training_dataset(
+    paths: np.ndarray,
+    labels: np.ndarray,
+    sampler: IdentityBalancedSampler,
+    start_step: int = 0,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Endless (images, labels) batches of P x K images from `start_step` on, deterministic."""
+    paths = tf.constant(np.asarray(paths, dtype=str))
+    labels = tf.constant(np.asarray(labels, dtype=np.int32))
+    batch_size = sampler.batch_size
+
+    def indices_at(step):
+        return sampler.batch_at(int(step)).astype(np.int64)
+
+    def batch_indices(step):
+        indices = tf.numpy_function(indices_at, [step], tf.int64, stateful=False)
+        indices.set_shape((batch_size,))
+        return tf.data.Dataset.from_tensor_slices(
+            (indices, tf.fill([batch_size], step), tf.range(batch_size, dtype=tf.int64))
+        )
+
+    def load(index, step, position):
+        image = decode_image(tf.gather(paths, index))
+        flip_seed = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + step, position])
+        image = tf.image.stateless_random_flip_left_right(image, flip_seed)
+        return image, tf.gather(labels, index)
+
+    return (
+        tf.data.Dataset.counter(start=start_step)
+        .flat_map(batch_indices)
+        .map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+        .batch(batch_size, drop_remainder=True)
+        .map(lambda images, y: (to_network_input(images), y))
+        .prefetch(AUTOTUNE)
+    )
+
+
+def inference_dataset(paths: np.ndarray, batch_size: int = 128) -> tf.data.Dataset:
+    """Batches of network input for every path, in order."""
+    return (
+        tf.data.Dataset.from_tensor_slices(np.asarray(paths, dtype=str))
+        .map(decode_image, num_parallel_calls=AUTOTUNE, deterministic=True)
+        .batch(batch_size)
+        .map(to_network_input)
+        .prefetch(AUTOTUNE)
+    )

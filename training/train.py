@@ -1,0 +1,342 @@
+"""The training loop: checkpoints that resume, clean stops, progress, summaries and a JSON report.
+
+A run directory holds everything a run writes:
+  config.json         full configuration, device, library versions
+  checkpoints/        TensorFlow checkpoints ckpt-N (what `reid freeze` reads)
+  logs/               TensorBoard summaries
+  metrics.jsonl       one JSON object per logged step (loss, accuracy, kappa, images/s, rank-1)
+  summary.json        the final report
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reid.atomic import write_json_atomic
+from reid.errors import ReidError
+
+STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; saved as config.json in the run directory."""
+
+    dataset: str = "market1501"
+    data_dir: str = ""
+    output_dir: str = "runs/market1501"
+    loss: str = "cosine-softmax"
+    batch_size: int = 128
+    images_per_identity: int = 4
+    steps: int = 100_000
+    lr: float = 1e-3
+    device: str = "auto"
+    precision: str = "auto"
+    seed: int = 0
+    bn_momentum: float | None = None  # None: the reference's 0.999, shortened for short runs
+    validation_fraction: float = 0.1
+    validate_every: int = 1000
+    checkpoint_every: int = 1000
+    log_every: int = 10
+    keep_checkpoints: int = 3
+
+    @property
+    def identities_per_batch(self) -> int:
+        return self.batch_size // self.images_per_identity
+
+    def resolved_bn_momentum(self) -> float:
+        """0.999 as the reference; a run too short for that to settle uses 1 - 10 / steps."""
+        if self.bn_momentum is not None:
+            return self.bn_momentum
+        return min(0.999, max(0.9, 1.0 - 10.0 / max(self.steps, 1)))
+
+    def check(self) -> None:
+        if (
+            self.batch_size % self.images_per_identity
+            or self.batch_size < 2 * self.images_per_identity
+        ):
+            raise ReidError(
+                f"--batch-size {self.batch_size} is not a multiple of {self.images_per_identity} "
+                "images per identity (with at least 2 identities).",
+                "Use a batch size such as 32, 64 or 128.",
+            )
+        if self.steps < 1:
+            raise ReidError(f"--steps must be at least 1 (got {self.steps}).")
+        if self.lr <= 0:
+            raise ReidError(f"--lr must be positive (got {self.lr}).")
+
+
+class StopRequest:
+    """Turns SIGINT/SIGTERM into a flag the loop checks after each step."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in STOP_EXIT_CODES:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame):
+        self.signal = signum
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+
+def library_versions() -> dict:
+    import cv2
+    import keras
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def _format_eta(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def train(config: TrainConfig, log=print) -> dict:
+    """Train (or resume) the run in `config.output_dir`; returns the summary it also writes."""
+    import keras
+    import tensorflow as tf
+
+    from training import devices
+    from training.datasets import read_dataset
+    from training.datasets.split import split_validation
+    from training.evaluation import random_gallery_cmc
+    from training.heads import CosineSoftmaxHead
+    from training.losses import batch_hard_triplet_loss, cosine_softmax_loss, magnet_loss
+    from training.network import create_feature_extractor
+    from training.pipeline import class_indices, inference_dataset, training_dataset
+    from training.sampler import IdentityBalancedSampler
+
+    config.check()
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    dataset = read_dataset(config.dataset, config.data_dir)
+    train_set, validation_set = split_validation(
+        dataset.train, config.validation_fraction, seed=1234
+    )
+    if dataset.train.skipped:
+        shown = ", ".join(Path(p).name for p in dataset.train.skipped[:3])
+        log(f"Skipped {len(dataset.train.skipped)} unreadable images ({shown}, ...).")
+    labels, classes = class_indices(train_set.identities)
+    sampler = IdentityBalancedSampler(
+        train_set.identities, config.identities_per_batch, config.images_per_identity, config.seed
+    )
+
+    plan = devices.plan_device(config.device, config.precision)
+    devices.activate(plan)
+    keras.utils.set_random_seed(config.seed)
+    log(
+        f"Training on {plan.describe()}: {len(train_set)} images of {len(classes)} identities, "
+        f"validation {len(validation_set)} images of {validation_set.num_identities} identities."
+    )
+
+    model = create_feature_extractor(bn_momentum=config.resolved_bn_momentum())
+    head = CosineSoftmaxHead(len(classes)) if config.loss == "cosine-softmax" else None
+    if head is not None:
+        head.build((None, model.output.shape[-1]))
+    variables = model.trainable_variables + (head.trainable_variables if head else [])
+    optimizer = devices.wrap_optimizer(keras.optimizers.Adam(learning_rate=config.lr), plan)
+    optimizer.build(variables)
+    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+    checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizer)
+    if head is not None:
+        checkpoint.head = head
+    manager = tf.train.CheckpointManager(
+        checkpoint, output_dir / "checkpoints", max_to_keep=config.keep_checkpoints
+    )
+    _write_config(output_dir, config, plan, len(classes))
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+        log(f"Resuming from {manager.latest_checkpoint} at step {int(step.numpy())}.")
+
+    metric_loss = {
+        "cosine-softmax": None,
+        "magnet": magnet_loss,
+        "triplet": batch_hard_triplet_loss,
+    }
+    if config.loss not in metric_loss:
+        raise ReidError(f"Unknown loss '{config.loss}'.", "Use cosine-softmax, magnet or triplet.")
+
+    @tf.function(jit_compile=False, reduce_retracing=True)
+    def train_step(images, batch_labels):
+        with tf.GradientTape() as tape:
+            features = model(images, training=True)
+            regularization = tf.add_n([tf.cast(x, tf.float32) for x in model.losses])
+            if head is not None:
+                logits = head(features)
+                task_loss = cosine_softmax_loss(logits, batch_labels)
+                regularization += tf.add_n(head.losses)
+                predictions = tf.argmax(logits, axis=1, output_type=tf.int32)
+                accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, batch_labels), tf.float32))
+            else:
+                task_loss = metric_loss[config.loss](tf.cast(features, tf.float32), batch_labels)
+                accuracy = tf.constant(float("nan"))
+            loss = task_loss + regularization
+            scaled = optimizer.scale_loss(loss) if plan.loss_scaling else loss
+        gradients = tape.gradient(scaled, variables)
+        optimizer.apply(gradients, variables)
+        step.assign_add(1)
+        return loss, accuracy
+
+    @tf.function(reduce_retracing=True)
+    def embed(images):
+        return model(images, training=False)
+
+    def validation_rank1() -> float:
+        if len(validation_set) < 2:
+            return float("nan")
+        features = np.concatenate(
+            [embed(batch).numpy() for batch in inference_dataset(validation_set.paths, 256)]
+        )
+        cmc = random_gallery_cmc(
+            features,
+            validation_set.identities,
+            validation_set.cameras,
+            np.random.default_rng(4321),
+            num_trials=10,
+        )
+        return float(cmc[0])
+
+    start_step = int(step.numpy())
+    metrics_path = output_dir / "metrics.jsonl"
+    summary_writer = tf.summary.create_file_writer(str(output_dir / "logs"))
+    history = {"initial_validation_rank1": None}
+    if start_step == 0 and config.validate_every > 0:
+        history["initial_validation_rank1"] = validation_rank1()
+        log(f"Untrained network: validation rank-1 {history['initial_validation_rank1']:.3f}")
+
+    batches = iter(training_dataset(train_set.paths, labels, sampler, start_step, config.seed))
+    stopped_by = None
+    loss_value = accuracy_value = float("nan")
+    rank1 = float("nan")
+    window_start, window_images = time.perf_counter(), 0
+    images_per_second = 0.0
+    run_start = time.perf_counter()
+    trained_images = 0
+    with StopRequest() as stop, summary_writer.as_default(), metrics_path.open("a") as metrics:
+        while int(step.numpy()) < config.steps:
+            images, batch_labels = next(batches)
+            loss, accuracy = train_step(images, batch_labels)
+            current = int(step.numpy())
+            window_images += config.batch_size
+            trained_images += config.batch_size
+            record = {}
+            if current % config.log_every == 0 or current == config.steps:
+                loss_value, accuracy_value = float(loss), float(accuracy)
+                elapsed = time.perf_counter() - window_start
+                images_per_second = window_images / max(elapsed, 1e-9)
+                window_start, window_images = time.perf_counter(), 0
+                eta = (config.steps - current) * config.batch_size / max(images_per_second, 1e-9)
+                kappa = float(head.kappa()) if head is not None else float("nan")
+                record = {
+                    "step": current,
+                    "loss": loss_value,
+                    "accuracy": accuracy_value,
+                    "kappa": kappa,
+                    "images_per_second": images_per_second,
+                }
+                log(
+                    f"step {current}/{config.steps}  loss {loss_value:.4f}  "
+                    f"acc {accuracy_value:.3f}  {images_per_second:.1f} img/s  "
+                    f"ETA {_format_eta(eta)}"
+                )
+            if config.validate_every > 0 and (
+                current % config.validate_every == 0 or current == config.steps
+            ):
+                rank1 = validation_rank1()
+                record.update(step=current, validation_rank1=rank1)
+                log(f"step {current}: validation rank-1 {rank1:.3f}")
+            if record:
+                for name, value in record.items():
+                    if name != "step" and np.isfinite(value):
+                        tf.summary.scalar(name, value, step=current)
+                metrics.write(json.dumps(record) + "\n")
+                metrics.flush()
+            if current % config.checkpoint_every == 0:
+                manager.save(checkpoint_number=current)
+            if stop.requested:
+                stopped_by = stop.signal
+                break
+        final_step = int(step.numpy())
+        if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(
+            f"-{final_step}"
+        ):
+            manager.save(checkpoint_number=final_step)
+
+    seconds = time.perf_counter() - run_start
+    summary = {
+        "steps": final_step,
+        "target_steps": config.steps,
+        "loss": loss_value,
+        "accuracy": accuracy_value,
+        "validation_rank1": rank1,
+        "initial_validation_rank1": history["initial_validation_rank1"],
+        "images_per_second": trained_images / seconds if seconds > 0 else 0.0,
+        "last_images_per_second": images_per_second,
+        "seconds": seconds,
+        "device": plan.describe(),
+        "checkpoint": manager.latest_checkpoint,
+        "stopped_by_signal": signal.Signals(stopped_by).name if stopped_by else None,
+        "chance_rank1": 1.0 / max(validation_set.num_identities, 1),
+    }
+    write_json_atomic(output_dir / "summary.json", summary)
+    if stopped_by:
+        log(
+            f"Stopped by {summary['stopped_by_signal']} at step {final_step}; checkpoint saved. "
+            "Run the same command again to resume."
+        )
+    return summary
+
+
+def _write_config(output_dir: Path, config: TrainConfig, plan, num_classes: int) -> None:
+    """Record the run's configuration; a resumed run keeps the first record as history."""
+    record = {
+        "config": asdict(config),
+        "bn_momentum": config.resolved_bn_momentum(),
+        "num_classes": num_classes,
+        "device": asdict(plan),
+        "versions": library_versions(),
+        "command": sys.argv,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    path = output_dir / "config.json"
+    if path.exists():
+        previous = json.loads(path.read_text())
+        old = previous.get("config", {})
+        for key in ("dataset", "loss", "batch_size", "images_per_identity"):
+            if key in old and old[key] != record["config"][key]:
+                raise ReidError(
+                    f"{output_dir} holds a run with {key}={old[key]!r}, "
+                    f"not {record['config'][key]!r}.",
+                    "Use a new --output-dir, or the same settings to resume.",
+                )
+        record["previous_starts"] = previous.get("previous_starts", []) + [previous.get("started")]
+    write_json_atomic(path, record)
