@@ -23,7 +23,13 @@ def class_indices(identities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def decode_image(path: tf.Tensor) -> tf.Tensor:
     """Read an image file as uint8 RGB 128 x 64 x 3 (bilinear resize when it is another size)."""
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    data = tf.io.read_file(path)
+    # The accurate DCT decodes JPEGs as OpenCV does, so training sees what inference sees.
+    image = tf.cond(
+        tf.io.is_jpeg(data),
+        lambda: tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(data, channels=3, expand_animations=False),
+    )
     height, width = IMAGE_SHAPE[:2]
     shape = tf.shape(image)
     image = tf.cond(

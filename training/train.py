@@ -331,7 +331,7 @@ def _write_config(output_dir: Path, config: TrainConfig, plan, num_classes: int)
     if path.exists():
         previous = json.loads(path.read_text())
         old = previous.get("config", {})
-        for key in ("dataset", "loss", "batch_size", "images_per_identity"):
+        for key in ("dataset", "loss", "batch_size", "images_per_identity", "validation_fraction"):
             if key in old and old[key] != record["config"][key]:
                 raise ReidError(
                     f"{output_dir} holds a run with {key}={old[key]!r}, "

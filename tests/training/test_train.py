@@ -1,0 +1,127 @@
+"""Training end to end: it learns, it resumes, it stops cleanly on a signal, it explains errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from reid.cli import main  # noqa: E402
+from training.train import TrainConfig, train  # noqa: E402
+
+
+def _config(data_dir, output_dir, **overrides):
+    settings = dict(
+        dataset="market1501",
+        data_dir=str(data_dir),
+        output_dir=str(output_dir),
+        batch_size=32,
+        steps=4,
+        device="cpu",
+        validation_fraction=0.25,
+        validate_every=0,
+        checkpoint_every=2,
+        log_every=1,
+        seed=1,
+    )
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+@pytest.mark.slow
+def test_training_lifts_rank1_far_above_chance_and_the_untrained_network(small_market, tmp_path):
+    summary = train(_config(small_market, tmp_path / "run", steps=120, validate_every=120))
+    assert summary["steps"] == 120
+    initial, final, chance = (
+        summary["initial_validation_rank1"],
+        summary["validation_rank1"],
+        summary["chance_rank1"],
+    )
+    assert chance == pytest.approx(0.1)
+    assert final >= 0.6, summary
+    assert final >= initial + 0.25, summary
+    assert final >= 5 * chance, summary
+
+
+def test_rerun_resumes_from_the_last_checkpoint(small_market, tmp_path):
+    run = tmp_path / "run"
+    first = train(_config(small_market, run, steps=3))
+    assert first["steps"] == 3
+    messages = []
+    second = train(_config(small_market, run, steps=5), log=messages.append)
+    assert any("Resuming" in m and "step 3" in m for m in messages), messages
+    assert second["steps"] == 5
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5]
+    assert (run / "checkpoints" / "ckpt-5.index").exists()
+    config = json.loads((run / "config.json").read_text())
+    assert config["versions"]["tensorflow"] and len(config["previous_starts"]) == 1
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 5 and summary["images_per_second"] > 0
+
+
+def test_rerun_with_other_settings_is_refused(small_market, tmp_path):
+    run = tmp_path / "run"
+    train(_config(small_market, run, steps=1))
+    with pytest.raises(Exception, match="batch_size"):
+        train(_config(small_market, run, steps=2, batch_size=16))
+
+
+def test_sigint_saves_a_checkpoint_and_the_rerun_continues(small_market, tmp_path):
+    run = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "reid", "train", "--dataset", "market1501",
+        "--data-dir", str(small_market), "--output-dir", str(run), "--steps", "1000",
+        "--batch-size", "16", "--device", "cpu", "--validate-every", "0",
+        "--checkpoint-every", "1000", "--log-every", "1", "--validation-fraction", "0.25",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    for line in process.stdout:
+        if line.startswith("step 2/") or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "Traceback" not in output
+    summary = json.loads((run / "summary.json").read_text())
+    stopped_at = summary["steps"]
+    assert summary["stopped_by_signal"] == "SIGINT" and 2 <= stopped_at < 1000
+    assert (run / "checkpoints" / f"ckpt-{stopped_at}.index").exists()
+    messages = []
+    resumed = train(
+        _config(small_market, run, steps=stopped_at + 1, batch_size=16, checkpoint_every=1000),
+        log=messages.append,
+    )
+    assert any(f"step {stopped_at}." in m for m in messages if "Resuming" in m), messages
+    assert resumed["steps"] == stopped_at + 1
+
+
+def test_missing_dataset_is_one_clear_line(tmp_path, capsys):
+    code = main(["train", "--dataset", "market1501", "--data-dir", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "error:" in err and "nope" in err and "Traceback" not in err
+
+
+def test_batch_size_must_be_a_multiple_of_k(small_market, tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "--data-dir",
+            str(small_market),
+            "--output-dir",
+            str(tmp_path),
+            "--batch-size",
+            "30",
+        ]
+    )
+    assert code == 2 and "multiple of 4" in capsys.readouterr().err
