@@ -29,6 +29,18 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=("auto", "fp32", "mixed"), default="auto")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
+        "--strategy",
+        choices=("auto", "none", "mirrored", "multiworker"),
+        default=defaults.strategy,
+        help="distribution over devices/machines (multiworker reads TF_CONFIG)",
+    )
+    parser.add_argument(
+        "--cpu-replicas",
+        type=int,
+        default=defaults.cpu_replicas,
+        help="split the CPU into N logical devices (mirrored training without accelerators)",
+    )
+    parser.add_argument(
         "--bn-momentum",
         type=float,
         default=None,
@@ -53,6 +65,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         device=args.device,
         precision=args.precision,
         seed=args.seed,
+        strategy=args.strategy,
+        cpu_replicas=args.cpu_replicas,
         bn_momentum=args.bn_momentum,
         validation_fraction=args.validation_fraction,
         validate_every=args.validate_every,

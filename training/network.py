@@ -7,6 +7,8 @@ Layer names follow the reference's TF1 scopes with "/" replaced by "_" (Keras fo
 
 from __future__ import annotations
 
+import functools
+
 import keras
 from keras import layers
 
@@ -30,14 +32,22 @@ def _kernel_options(weight_decay: float) -> dict:
     }
 
 
-def _batch_norm(name: str, momentum: float) -> layers.BatchNormalization:
-    """Batch norm with a learned shift but no scale, as slim's default."""
+def _batch_norm(name: str, momentum: float, synchronized: bool) -> layers.BatchNormalization:
+    """Batch norm with a learned shift but no scale, as slim's default.
+
+    `synchronized` computes batch statistics over all replicas of a tf.distribute strategy.
+    """
     return layers.BatchNormalization(
-        center=True, scale=False, momentum=momentum, epsilon=BN_EPSILON, name=name
+        center=True,
+        scale=False,
+        momentum=momentum,
+        epsilon=BN_EPSILON,
+        name=name,
+        synchronized=synchronized,
     )
 
 
-def _conv_bn_elu(x, filters, stride, name, momentum, weight_decay):
+def _conv_bn_elu(x, filters, stride, name, batch_norm, weight_decay):
     x = layers.Conv2D(
         filters,
         3,
@@ -47,20 +57,20 @@ def _conv_bn_elu(x, filters, stride, name, momentum, weight_decay):
         name=name,
         **_kernel_options(weight_decay),
     )(x)
-    x = _batch_norm(f"{name}_bn", momentum)(x)
+    x = batch_norm(f"{name}_bn")(x)
     return layers.Activation("elu", name=f"{name}_elu")(x)
 
 
-def _residual_block(x, name, increase_dim, is_first, momentum, weight_decay):
+def _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay):
     """Pre-activation residual block; a 1x1 stride-2 projection when channels double."""
     incoming_channels = x.shape[-1]
     channels = incoming_channels * 2 if increase_dim else incoming_channels
     stride = 2 if increase_dim else 1
     shortcut = x
     if not is_first:
-        x = _batch_norm(f"{name}_bn", momentum)(x)
+        x = batch_norm(f"{name}_bn")(x)
         x = layers.Activation("elu", name=f"{name}_elu")(x)
-    x = _conv_bn_elu(x, channels, stride, f"{name}_1", momentum, weight_decay)
+    x = _conv_bn_elu(x, channels, stride, f"{name}_1", batch_norm, weight_decay)
     x = layers.Dropout(DROPOUT_RATE, name=f"{name}_dropout")(x)
     x = layers.Conv2D(
         channels,
@@ -96,19 +106,25 @@ RESIDUAL_BLOCKS = (
 
 
 def create_feature_extractor(
-    bn_momentum: float = REFERENCE_BN_MOMENTUM, weight_decay: float = WEIGHT_DECAY
+    bn_momentum: float = REFERENCE_BN_MOMENTUM,
+    weight_decay: float = WEIGHT_DECAY,
+    synchronized_bn: bool = False,
 ) -> keras.Model:
-    """Build the feature extractor: RGB [0, 1] images (N, 128, 64, 3) -> unit features (N, 128)."""
+    """Build the feature extractor: RGB [0, 1] images (N, 128, 64, 3) -> unit features (N, 128).
+
+    `synchronized_bn` shares batch-norm statistics across the replicas of a distributed run.
+    """
+    batch_norm = functools.partial(_batch_norm, momentum=bn_momentum, synchronized=synchronized_bn)
     images = keras.Input(shape=IMAGE_SHAPE, name="images")
-    x = _conv_bn_elu(images, 32, 1, "conv1_1", bn_momentum, weight_decay)
-    x = _conv_bn_elu(x, 32, 1, "conv1_2", bn_momentum, weight_decay)
+    x = _conv_bn_elu(images, 32, 1, "conv1_1", batch_norm, weight_decay)
+    x = _conv_bn_elu(x, 32, 1, "conv1_2", batch_norm, weight_decay)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     for name, increase_dim, is_first in RESIDUAL_BLOCKS:
-        x = _residual_block(x, name, increase_dim, is_first, bn_momentum, weight_decay)
+        x = _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(DROPOUT_RATE, name="fc1_dropout")(x)
     x = layers.Dense(FEATURE_DIM, use_bias=False, name="fc1", **_kernel_options(weight_decay))(x)
-    x = _batch_norm("fc1_bn", bn_momentum)(x)
+    x = batch_norm("fc1_bn")(x)
     x = layers.Activation("elu", name="fc1_elu")(x)
     # The normalised feature is kept in float32 even under mixed precision.
     features = layers.UnitNormalization(axis=-1, dtype="float32", name="features")(x)

@@ -54,14 +54,23 @@ def training_dataset(
     sampler: IdentityBalancedSampler,
     start_step: int = 0,
     seed: int = 0,
+    num_shards: int = 1,
+    shard_index: int = 0,
+    replica_batch_size: int | None = None,
 ) -> tf.data.Dataset:
-    """Endless (images, labels) batches of P x K images from `start_step` on, deterministic."""
+    """Endless (images, labels) batches of P x K images from `start_step` on, deterministic.
+
+    With several shards (workers), shard i reads the i-th contiguous slice of every global batch;
+    `replica_batch_size` then cuts each slice into the batches of this worker's replicas.
+    """
     paths = tf.constant(np.asarray(paths, dtype=str))
     labels = tf.constant(np.asarray(labels, dtype=np.int32))
-    batch_size = sampler.batch_size
+    batch_size = sampler.batch_size // num_shards
+    output_batch_size = replica_batch_size or batch_size
 
     def indices_at(step):
-        return sampler.batch_at(int(step)).astype(np.int64)
+        indices = sampler.batch_at(int(step)).astype(np.int64)
+        return indices[shard_index * batch_size : (shard_index + 1) * batch_size]
 
     def batch_indices(step):
         indices = tf.numpy_function(indices_at, [step], tf.int64, stateful=False)
@@ -72,6 +81,7 @@ def training_dataset(
 
     def load(index, step, position):
         image = decode_image(tf.gather(paths, index))
+        position += shard_index * batch_size
         flip_seed = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + step, position])
         image = tf.image.stateless_random_flip_left_right(image, flip_seed)
         return image, tf.gather(labels, index)
@@ -80,7 +90,7 @@ def training_dataset(
         tf.data.Dataset.counter(start=start_step)
         .flat_map(batch_indices)
         .map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
-        .batch(batch_size, drop_remainder=True)
+        .batch(output_batch_size, drop_remainder=True)
         .map(lambda images, y: (to_network_input(images), y))
         .prefetch(AUTOTUNE)
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import signal
 import sys
 import time
@@ -47,6 +48,8 @@ class TrainConfig:
     checkpoint_every: int = 1000
     log_every: int = 10
     keep_checkpoints: int = 3
+    strategy: str = "auto"
+    cpu_replicas: int = 1
 
     @property
     def identities_per_batch(self) -> int:
@@ -119,24 +122,12 @@ def _format_eta(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def train(config: TrainConfig, log=print) -> dict:
-    """Train (or resume) the run in `config.output_dir`; returns the summary it also writes."""
-    import keras
-    import tensorflow as tf
-
-    from training import devices
+def _prepare_data(config: TrainConfig, log):
+    """Read the dataset, hold out validation identities, build the P x K sampler."""
     from training.datasets import read_dataset
     from training.datasets.split import split_validation
-    from training.evaluation import random_gallery_cmc
-    from training.heads import CosineSoftmaxHead
-    from training.losses import batch_hard_triplet_loss, cosine_softmax_loss, magnet_loss
-    from training.network import create_feature_extractor
-    from training.pipeline import class_indices, inference_dataset, training_dataset
+    from training.pipeline import class_indices
     from training.sampler import IdentityBalancedSampler
-
-    config.check()
-    output_dir = Path(config.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
 
     dataset = read_dataset(config.dataset, config.data_dir)
     train_set, validation_set = split_validation(
@@ -149,69 +140,68 @@ def train(config: TrainConfig, log=print) -> dict:
     sampler = IdentityBalancedSampler(
         train_set.identities, config.identities_per_batch, config.images_per_identity, config.seed
     )
+    return train_set, validation_set, labels, classes, sampler
 
-    plan = devices.plan_device(config.device, config.precision)
-    devices.activate(plan)
-    keras.utils.set_random_seed(config.seed)
-    log(
-        f"Training on {plan.describe()}: {len(train_set)} images of {len(classes)} identities, "
-        f"validation {len(validation_set)} images of {validation_set.num_identities} identities."
-    )
 
-    model = create_feature_extractor(bn_momentum=config.resolved_bn_momentum())
-    head = CosineSoftmaxHead(len(classes)) if config.loss == "cosine-softmax" else None
-    if head is not None:
-        head.build((None, model.output.shape[-1]))
+def _make_train_step(model, head, optimizer, step, loss_name: str, plan, topology):
+    """One optimiser step over the global batch, as a tf.function reading a batch iterator."""
+    import tensorflow as tf
+
+    from training import distribute
+    from training.losses import batch_hard_triplet_loss, cosine_softmax_loss, magnet_loss
+
+    metric_losses = {"magnet": magnet_loss, "triplet": batch_hard_triplet_loss}
+    strategy = topology.strategy
     variables = model.trainable_variables + (head.trainable_variables if head else [])
-    optimizer = devices.wrap_optimizer(keras.optimizers.Adam(learning_rate=config.lr), plan)
-    optimizer.build(variables)
-    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-    checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizer)
-    if head is not None:
-        checkpoint.head = head
-    manager = tf.train.CheckpointManager(
-        checkpoint, output_dir / "checkpoints", max_to_keep=config.keep_checkpoints
-    )
-    _write_config(output_dir, config, plan, len(classes))
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).expect_partial()
-        log(f"Resuming from {manager.latest_checkpoint} at step {int(step.numpy())}.")
 
-    metric_loss = {
-        "cosine-softmax": None,
-        "magnet": magnet_loss,
-        "triplet": batch_hard_triplet_loss,
-    }
-    if config.loss not in metric_loss:
-        raise ReidError(f"Unknown loss '{config.loss}'.", "Use cosine-softmax, magnet or triplet.")
-
-    @tf.function(jit_compile=False, reduce_retracing=True)
-    def train_step(images, batch_labels):
+    def replica_step(images, labels):
         with tf.GradientTape() as tape:
             features = model(images, training=True)
             regularization = tf.add_n([tf.cast(x, tf.float32) for x in model.losses])
             if head is not None:
                 logits = head(features)
-                task_loss = cosine_softmax_loss(logits, batch_labels)
+                task_loss = cosine_softmax_loss(logits, labels)
                 regularization += tf.add_n(head.losses)
                 predictions = tf.argmax(logits, axis=1, output_type=tf.int32)
-                accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, batch_labels), tf.float32))
+                accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, labels), tf.float32))
             else:
-                task_loss = metric_loss[config.loss](tf.cast(features, tf.float32), batch_labels)
+                task_loss = metric_losses[loss_name](tf.cast(features, tf.float32), labels)
                 accuracy = tf.constant(float("nan"))
             loss = task_loss + regularization
-            scaled = optimizer.scale_loss(loss) if plan.loss_scaling else loss
-        gradients = tape.gradient(scaled, variables)
+            # Gradients are summed over replicas, so each contributes its share of the mean.
+            replica_loss = loss / strategy.num_replicas_in_sync
+            if plan.loss_scaling:
+                replica_loss = optimizer.scale_loss(replica_loss)
+        gradients = tape.gradient(replica_loss, variables)
+        if topology.npu_ranks > 1:
+            gradients = distribute.npu_all_reduce_gradients(gradients)
         optimizer.apply(gradients, variables)
-        step.assign_add(1)
         return loss, accuracy
+
+    @tf.function(reduce_retracing=True)
+    def train_step(batches):
+        images, labels = next(batches)
+        loss, accuracy = strategy.run(replica_step, args=(images, labels))
+        step.assign_add(1)
+        mean = tf.distribute.ReduceOp.MEAN
+        return strategy.reduce(mean, loss, axis=None), strategy.reduce(mean, accuracy, axis=None)
+
+    return train_step
+
+
+def _make_validator(model, validation_set):
+    """Validation rank-1 over random galleries of the held-out identities (reference protocol)."""
+    import tensorflow as tf
+
+    from training.evaluation import random_gallery_cmc
+    from training.pipeline import inference_dataset
 
     @tf.function(reduce_retracing=True)
     def embed(images):
         return model(images, training=False)
 
     def validation_rank1() -> float:
-        if len(validation_set) < 2:
+        if validation_set.num_identities < 2:
             return float("nan")
         features = np.concatenate(
             [embed(batch).numpy() for batch in inference_dataset(validation_set.paths, 256)]
@@ -225,26 +215,111 @@ def train(config: TrainConfig, log=print) -> dict:
         )
         return float(cmc[0])
 
-    start_step = int(step.numpy())
-    metrics_path = output_dir / "metrics.jsonl"
-    summary_writer = tf.summary.create_file_writer(str(output_dir / "logs"))
-    history = {"initial_validation_rank1": None}
-    if start_step == 0 and config.validate_every > 0:
-        history["initial_validation_rank1"] = validation_rank1()
-        log(f"Untrained network: validation rank-1 {history['initial_validation_rank1']:.3f}")
+    return validation_rank1
 
-    batches = iter(training_dataset(train_set.paths, labels, sampler, start_step, config.seed))
+
+def _batches(config: TrainConfig, train_set, labels, sampler, start_step: int, topology):
+    """The iterator of training batches: one per step, split over workers and replicas."""
+    from training.pipeline import training_dataset
+
+    strategy = topology.strategy
+
+    def dataset_for(context=None):
+        shards, shard = topology.num_shards, topology.shard_index
+        replica_batch = None
+        if context is not None:
+            shards, shard = context.num_input_pipelines, context.input_pipeline_id
+            replica_batch = context.get_per_replica_batch_size(config.batch_size)
+        return training_dataset(
+            train_set.paths, labels, sampler, start_step, config.seed,
+            num_shards=shards, shard_index=shard, replica_batch_size=replica_batch,
+        )  # fmt: skip
+
+    if topology.name in ("mirrored", "multiworker"):
+        return iter(strategy.distribute_datasets_from_function(dataset_for))
+    return iter(dataset_for())
+
+
+def train(config: TrainConfig, log=print) -> dict:
+    """Train (or resume) the run in `config.output_dir`; returns the summary it also writes."""
+    import keras
+    import tensorflow as tf
+
+    from training import devices, distribute
+    from training.heads import CosineSoftmaxHead
+    from training.network import create_feature_extractor
+
+    config.check()
+    if config.loss not in ("cosine-softmax", "magnet", "triplet"):
+        raise ReidError(f"Unknown loss '{config.loss}'.", "Use cosine-softmax, magnet or triplet.")
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    train_set, validation_set, labels, classes, sampler = _prepare_data(config, log)
+
+    plan = devices.plan_device(config.device, config.precision)
+    if plan.kind == "cpu":
+        distribute.split_cpu(config.cpu_replicas)
+    devices.activate(plan)
+    topology = distribute.create_topology(config.strategy, plan.kind, config.cpu_replicas)
+    distribute.check_batch(config.batch_size, config.images_per_identity, topology)
+    keras.utils.set_random_seed(config.seed)
+    chief = topology.is_chief
+    if not chief:
+        log = _silent
+    log(
+        f"Training on {plan.describe()}, {topology.replicas} replica(s) "
+        f"[{topology.name}]: {len(train_set)} images of {len(classes)} identities, "
+        f"validation {len(validation_set)} images of {validation_set.num_identities} identities."
+    )
+
+    with topology.strategy.scope():
+        model = create_feature_extractor(
+            bn_momentum=config.resolved_bn_momentum(),
+            synchronized_bn=topology.strategy.num_replicas_in_sync > 1,
+        )
+        head = CosineSoftmaxHead(len(classes)) if config.loss == "cosine-softmax" else None
+        if head is not None:
+            head.build((None, model.output.shape[-1]))
+        variables = model.trainable_variables + (head.trainable_variables if head else [])
+        optimizer = devices.wrap_optimizer(keras.optimizers.Adam(learning_rate=config.lr), plan)
+        optimizer.build(variables)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+    checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizer)
+    if head is not None:
+        checkpoint.head = head
+    checkpoint_dir = output_dir / "checkpoints"
+    if manager_latest := tf.train.latest_checkpoint(checkpoint_dir):
+        checkpoint.restore(manager_latest).expect_partial()
+        log(f"Resuming from {manager_latest} at step {int(step.numpy())}.")
+    elif topology.npu_ranks > 1:
+        distribute.npu_broadcast_variables(model.variables + optimizer.variables)
+    # Only the chief keeps checkpoints; other workers save (collectively) to a scratch folder.
+    save_dir = checkpoint_dir if chief else output_dir / f".worker-{topology.worker_index}"
+    manager = tf.train.CheckpointManager(checkpoint, save_dir, max_to_keep=config.keep_checkpoints)
+    if chief:
+        _write_config(output_dir, config, plan, len(classes), topology)
+
+    train_step = _make_train_step(model, head, optimizer, step, config.loss, plan, topology)
+    validation_rank1 = _make_validator(model, validation_set)
+    start_step = int(step.numpy())
+    validate = chief and config.validate_every > 0
+    initial_rank1 = None
+    if start_step == 0 and validate:
+        initial_rank1 = validation_rank1()
+        log(f"Untrained network: validation rank-1 {initial_rank1:.3f}")
+
+    batches = _batches(config, train_set, labels, sampler, start_step, topology)
+    summary_writer = tf.summary.create_file_writer(str(output_dir / "logs")) if chief else None
+    metrics = (output_dir / "metrics.jsonl").open("a") if chief else None
     stopped_by = None
-    loss_value = accuracy_value = float("nan")
-    rank1 = float("nan")
+    loss_value = accuracy_value = rank1 = float("nan")
     window_start, window_images = time.perf_counter(), 0
     images_per_second = 0.0
     run_start = time.perf_counter()
     trained_images = 0
-    with StopRequest() as stop, summary_writer.as_default(), metrics_path.open("a") as metrics:
+    with StopRequest() as stop:
         while int(step.numpy()) < config.steps:
-            images, batch_labels = next(batches)
-            loss, accuracy = train_step(images, batch_labels)
+            loss, accuracy = train_step(batches)
             current = int(step.numpy())
             window_images += config.batch_size
             trained_images += config.batch_size
@@ -255,12 +330,11 @@ def train(config: TrainConfig, log=print) -> dict:
                 images_per_second = window_images / max(elapsed, 1e-9)
                 window_start, window_images = time.perf_counter(), 0
                 eta = (config.steps - current) * config.batch_size / max(images_per_second, 1e-9)
-                kappa = float(head.kappa()) if head is not None else float("nan")
                 record = {
                     "step": current,
                     "loss": loss_value,
                     "accuracy": accuracy_value,
-                    "kappa": kappa,
+                    "kappa": float(head.kappa()) if head is not None else float("nan"),
                     "images_per_second": images_per_second,
                 }
                 log(
@@ -268,28 +342,22 @@ def train(config: TrainConfig, log=print) -> dict:
                     f"acc {accuracy_value:.3f}  {images_per_second:.1f} img/s  "
                     f"ETA {_format_eta(eta)}"
                 )
-            if config.validate_every > 0 and (
-                current % config.validate_every == 0 or current == config.steps
-            ):
+            if validate and (current % config.validate_every == 0 or current == config.steps):
                 rank1 = validation_rank1()
                 record.update(step=current, validation_rank1=rank1)
                 log(f"step {current}: validation rank-1 {rank1:.3f}")
-            if record:
-                for name, value in record.items():
-                    if name != "step" and np.isfinite(value):
-                        tf.summary.scalar(name, value, step=current)
-                metrics.write(json.dumps(record) + "\n")
-                metrics.flush()
+            if record and chief:
+                _write_record(summary_writer, metrics, record)
             if current % config.checkpoint_every == 0:
                 manager.save(checkpoint_number=current)
             if stop.requested:
                 stopped_by = stop.signal
                 break
         final_step = int(step.numpy())
-        if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(
-            f"-{final_step}"
-        ):
+        if not (manager.latest_checkpoint or "").endswith(f"-{final_step}"):
             manager.save(checkpoint_number=final_step)
+    if metrics is not None:
+        metrics.close()
 
     seconds = time.perf_counter() - run_start
     summary = {
@@ -298,16 +366,21 @@ def train(config: TrainConfig, log=print) -> dict:
         "loss": loss_value,
         "accuracy": accuracy_value,
         "validation_rank1": rank1,
-        "initial_validation_rank1": history["initial_validation_rank1"],
+        "initial_validation_rank1": initial_rank1,
         "images_per_second": trained_images / seconds if seconds > 0 else 0.0,
         "last_images_per_second": images_per_second,
         "seconds": seconds,
         "device": plan.describe(),
-        "checkpoint": manager.latest_checkpoint,
+        "strategy": topology.name,
+        "replicas": topology.replicas,
+        "checkpoint": tf.train.latest_checkpoint(checkpoint_dir),
         "stopped_by_signal": signal.Signals(stopped_by).name if stopped_by else None,
         "chance_rank1": 1.0 / max(validation_set.num_identities, 1),
     }
-    write_json_atomic(output_dir / "summary.json", summary)
+    if chief:
+        write_json_atomic(output_dir / "summary.json", summary)
+    else:
+        shutil.rmtree(save_dir, ignore_errors=True)
     if stopped_by:
         log(
             f"Stopped by {summary['stopped_by_signal']} at step {final_step}; checkpoint saved. "
@@ -316,13 +389,34 @@ def train(config: TrainConfig, log=print) -> dict:
     return summary
 
 
-def _write_config(output_dir: Path, config: TrainConfig, plan, num_classes: int) -> None:
+def _silent(message: str) -> None:
+    """The log of non-chief workers: they train, the chief reports."""
+
+
+def _write_record(summary_writer, metrics, record: dict) -> None:
+    """One logged step to TensorBoard and to metrics.jsonl."""
+    import tensorflow as tf
+
+    with summary_writer.as_default():
+        for name, value in record.items():
+            if name != "step" and np.isfinite(value):
+                tf.summary.scalar(name, value, step=record["step"])
+    metrics.write(json.dumps(record) + "\n")
+    metrics.flush()
+
+
+def _write_config(output_dir: Path, config: TrainConfig, plan, num_classes: int, topology) -> None:
     """Record the run's configuration; a resumed run keeps the first record as history."""
     record = {
         "config": asdict(config),
         "bn_momentum": config.resolved_bn_momentum(),
         "num_classes": num_classes,
         "device": asdict(plan),
+        "distribution": {
+            "strategy": topology.name,
+            "replicas": topology.replicas,
+            "workers": topology.num_workers,
+        },
         "versions": library_versions(),
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
