@@ -1,16 +1,41 @@
 """The `reid` command: one entry point whose subcommands front every part of the project.
 
-Subcommand modules are imported only when their command runs, so `reid serve` and the
-deep_sort bridge never load TensorFlow.
+Each folder owns its subcommands in a `cli.py` module (argument parsing and a thin `run`);
+those modules import their heavy dependencies only when a command runs, so `reid serve` and
+the deep_sort bridge never load TensorFlow.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
 from reid.errors import ReidError
+
+# (command, help, module, argument adder, runner)
+COMMANDS = (
+    ("demo", "the main job: synthesise, train and report", "reid.demo", "add_demo_arguments",
+     "run_demo"),
+    ("train", "train the appearance network (resumable)", "training.cli", "add_train_arguments",
+     "run_train"),
+    ("serve", "serve embeddings over HTTP (POST /embed)", "serving.cli", "add_serve_arguments",
+     "run_serve"),
+)  # fmt: skip
+
+# `reid synth KIND`: synthetic datasets.
+SYNTH_KINDS = (
+    ("market1501", "synthetic people in the Market-1501 layout", "training.datasets.synthetic",
+     "add_synth_market_arguments", "run_synth_market"),
+)  # fmt: skip
+
+
+def _add(subparsers, name, help_text, module, adder, runner) -> None:
+    loaded = importlib.import_module(module)
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    getattr(loaded, adder)(parser)
+    parser.set_defaults(run=getattr(loaded, runner))
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -19,26 +44,12 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate, freeze and serve deep_sort appearance embeddings.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    from training.cli import add_train_arguments, run_train
-
-    train = commands.add_parser("train", help="train the appearance network (resumable)")
-    add_train_arguments(train)
-    train.set_defaults(run=run_train)
-
-    from training.datasets.synthetic import add_synth_market_arguments, run_synth_market
-
+    for entry in COMMANDS:
+        _add(commands, *entry)
     synth = commands.add_parser("synth", help="write a synthetic dataset")
     kinds = synth.add_subparsers(dest="kind", required=True, metavar="KIND")
-    market = kinds.add_parser("market1501", help="synthetic people in the Market-1501 layout")
-    add_synth_market_arguments(market)
-    market.set_defaults(run=run_synth_market)
-
-    from reid.demo import add_demo_arguments, run_demo
-
-    demo = commands.add_parser("demo", help="the main job: synthesise, train and report")
-    add_demo_arguments(demo)
-    demo.set_defaults(run=run_demo)
+    for entry in SYNTH_KINDS:
+        _add(kinds, *entry)
     return parser
 
 

@@ -1,0 +1,66 @@
+"""Typed request and response bodies; they make the OpenAPI schema at /docs meaningful."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+Box = tuple[float, float, float, float]
+
+
+class EmbedRequest(BaseModel):
+    """JSON form of POST /embed: the crops as base64 JPEG or PNG files, any size."""
+
+    images: list[str] = Field(description="base64-encoded JPEG or PNG crops, in order")
+
+
+class BoxesRequest(BaseModel):
+    """JSON form of POST /embed/boxes: one frame and the boxes to cut from it."""
+
+    image: str = Field(description="the frame, a base64-encoded JPEG or PNG file")
+    boxes: list[Box] = Field(description="boxes [x, y, width, height] in pixels, top-left origin")
+
+
+class EmbedResponse(BaseModel):
+    """Unit-length embeddings, one row per crop or box, in request order."""
+
+    model: str = Field(description="name of the model that computed the embeddings")
+    dim: int = Field(description="length of each embedding")
+    embeddings: list[list[float]]
+
+
+class ErrorResponse(BaseModel):
+    """Every refused request: a short code, what is wrong, and what to do about it."""
+
+    error: str = Field(description="machine-readable code, e.g. undecodable_image")
+    problem: str
+    fix: str = ""
+
+
+class HealthResponse(BaseModel):
+    status: str = Field(description="'ok' while the process serves HTTP")
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    status: str = Field(description="'ready', 'warming up' or 'draining'")
+
+
+class BatchingInfo(BaseModel):
+    max_batch_size: int
+    max_wait_ms: float
+    queue_size: int
+    timeout_s: float
+
+
+class ModelResponse(BaseModel):
+    """What the service runs: the model's identity and contract, and how it batches."""
+
+    name: str
+    file: str
+    sha256: str | None = Field(description="SHA-256 of the model file")
+    backend: str
+    dim: int
+    input_shape: list[int] = Field(description="crops are resized to height x width x channels")
+    input_format: str = "uint8 BGR"
+    card: dict | None = Field(None, description="the model card written by `reid freeze`")
+    batching: BatchingInfo
