@@ -20,6 +20,12 @@ COMMANDS = (
      "run_demo"),
     ("train", "train the appearance network (resumable)", "training.cli", "add_train_arguments",
      "run_train"),
+    ("freeze", "freeze a checkpoint into deep_sort's frozen graph (.pb)", "encoder.cli",
+     "add_freeze_arguments", "run_freeze"),
+    ("export", "export a checkpoint as SavedModel or ONNX", "encoder.cli", "add_export_arguments",
+     "run_export"),
+    ("embed", "embed image files with a frozen or exported model", "encoder.cli",
+     "add_embed_arguments", "run_embed"),
     ("serve", "serve embeddings over HTTP (POST /embed)", "serving.cli", "add_serve_arguments",
      "run_serve"),
 )  # fmt: skip

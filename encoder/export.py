@@ -1,0 +1,177 @@
+"""Freeze and export a checkpoint: deep_sort's frozen graph, SavedModel and ONNX.
+
+Every format has the contract of DESIGN section 4: input `images`, uint8 BGR (None, 128, 64, 3);
+output `features`, float32 (None, 128), unit rows; BGR->RGB and /255 happen inside the model,
+batch norm and dropout run in inference mode.
+
+The frozen GraphDef loads through deep_sort's `ImageEncoder` unchanged on TensorFlow 2: in eager
+mode (TF 2's default) `tf.import_graph_def(graph_def, name="net")` ignores the name scope, so the
+tensors are `images:0` and `features:0` as deep_sort looks them up; in a `tf.compat.v1` graph
+(eager disabled) they are `net/images:0` and `net/features:0`.
+
+ONNX goes through tf2onnx's `from_graph_def` on the frozen graph (tf2onnx 1.17 on TensorFlow 2.21
+works this way), then the tensor names lose tf2onnx's ":0" suffix.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from encoder.checkpoint import CheckpointSource, load_network, resolve_checkpoint
+from encoder.model_card import write_model_card
+from reid.atomic import write_bytes_atomic
+from reid.errors import ModelError
+
+INPUT_NAME = "images"
+OUTPUT_NAME = "features"
+IMAGE_SHAPE = (128, 64, 3)
+DEFAULT_OPSET = 17
+FORMATS = ("frozen", "savedmodel", "onnx")
+
+
+def inference_function(model):
+    """tf.function: uint8 BGR `images` -> {"features": unit float32 rows}, preprocessing inside."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, *IMAGE_SHAPE), tf.uint8, name=INPUT_NAME)
+
+    @tf.function(input_signature=[spec])
+    def serve(images):
+        rgb = tf.reverse(images, axis=[-1])
+        scaled = tf.cast(rgb, tf.float32) * (1.0 / 255.0)
+        features = model(scaled, training=False)
+        return {OUTPUT_NAME: tf.identity(tf.cast(features, tf.float32), name=OUTPUT_NAME)}
+
+    return serve
+
+
+def frozen_graph_def(model):
+    """GraphDef with the weights folded into constants and nodes `images` and `features`."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    concrete = inference_function(model).get_concrete_function()
+    graph_def = convert_variables_to_constants_v2(concrete).graph.as_graph_def()
+    names = {node.name: node for node in graph_def.node}
+    if names.get(INPUT_NAME) is None or names[INPUT_NAME].op != "Placeholder":
+        raise RuntimeError("the frozen graph lacks the `images` placeholder")
+    if OUTPUT_NAME not in names:
+        raise RuntimeError("the frozen graph lacks the `features` node")
+    return graph_def
+
+
+def onnx_model_proto(graph_def, opset: int = DEFAULT_OPSET):
+    """ONNX model from the frozen graph: input `images` uint8, output `features`, batch dynamic."""
+    import tf2onnx
+
+    if opset < 13:
+        raise ModelError(f"ONNX opset {opset} is too old.", "Use opset 13 or newer.")
+    model_proto, _ = tf2onnx.convert.from_graph_def(
+        graph_def,
+        input_names=[f"{INPUT_NAME}:0"],
+        output_names=[f"{OUTPUT_NAME}:0"],
+        opset=opset,
+    )
+    _rename_value(model_proto.graph, f"{INPUT_NAME}:0", INPUT_NAME)
+    _rename_value(model_proto.graph, f"{OUTPUT_NAME}:0", OUTPUT_NAME)
+    for value in (*model_proto.graph.input, *model_proto.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    model_proto.producer_name = "reid-deepsort"
+    return model_proto
+
+
+def _rename_value(graph, old: str, new: str) -> None:
+    for value in (*graph.input, *graph.output):
+        if value.name == old:
+            value.name = new
+    for node in graph.node:
+        node.input[:] = [new if name == old else name for name in node.input]
+        node.output[:] = [new if name == old else name for name in node.output]
+
+
+def save_saved_model(model, output: Path) -> None:
+    """SavedModel with signature `serving_default`: images -> {"features"}; replaced atomically."""
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.model = model
+    module.serve = inference_function(model)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        tf.saved_model.save(module, str(staging), signatures={"serving_default": module.serve})
+        _replace_folder(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Put `new` at `target`; an old folder there is moved aside first and removed after."""
+    if target.exists() and not target.is_dir():
+        raise ModelError(f"{target} exists and is not a folder.", "Choose another --output.")
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def source_record(source: CheckpointSource) -> dict:
+    """What the model card says about where the weights came from."""
+    record = {
+        "source_checkpoint": os.path.abspath(source.prefix),
+        "checkpoint_kind": source.kind,
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    config = source.run_file("config.json")
+    if config is not None:
+        record["training"] = {
+            key: config[key] for key in ("config", "bn_momentum", "num_classes") if key in config
+        }
+    evaluation = {}
+    summary = source.run_file("summary.json")
+    if summary is not None:
+        evaluation["training_summary"] = {
+            key: summary[key]
+            for key in ("steps", "loss", "validation_rank1", "chance_rank1")
+            if key in summary
+        }
+    if source.run_dir is not None:
+        for path in sorted(Path(source.run_dir).glob("evaluation*.json")):
+            result = source.run_file(path.name)
+            if result is not None:
+                evaluation[path.stem] = result
+    if evaluation:
+        record["evaluation"] = evaluation
+    return record
+
+
+def export(checkpoint: str, output: str, model_format: str, opset: int = DEFAULT_OPSET) -> dict:
+    """Write `checkpoint` as `model_format` (frozen, savedmodel, onnx) and its model card."""
+    if model_format not in FORMATS:
+        raise ModelError(f"Unknown format '{model_format}'.", f"Use one of {', '.join(FORMATS)}.")
+    source = resolve_checkpoint(checkpoint)
+    model = load_network(source)
+    target = Path(output)
+    if target.is_dir() and model_format != "savedmodel":
+        raise ModelError(f"{target} is a folder.", "Give a file name such as model.pb.")
+    if model_format == "savedmodel":
+        save_saved_model(model, target)
+    else:
+        graph_def = frozen_graph_def(model)
+        if model_format == "frozen":
+            data = graph_def.SerializeToString()
+        else:
+            data = onnx_model_proto(graph_def, opset).SerializeToString()
+        write_bytes_atomic(target, data)
+    record = source_record(source)
+    if model_format == "onnx":
+        record["onnx_opset"] = opset
+    return write_model_card(target, model_format, record)
