@@ -1,4 +1,4 @@
-"""`reid demo`, the main job: synthesise a Market-1501-style dataset, train briefly, report.
+"""`reid demo`, the main job: synthesise a dataset, train briefly, freeze, export and serve.
 
 Every stage skips or resumes work already done, so rerunning the command is cheap.
 """
@@ -10,13 +10,41 @@ from pathlib import Path
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workdir", default="runs/demo", help="where data and the run go")
+    parser.add_argument("--workdir", default="runs/demo", help="where data, run and models go")
     parser.add_argument(
         "--steps", type=int, default=400, help="training steps (about 10 minutes on 2 cores)"
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", choices=("auto", "cpu", "gpu", "npu"), default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--train-identities", type=int, default=200, help="people in the synthetic training set"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port of the service on 127.0.0.1")
+    parser.add_argument(
+        "--no-serve", action="store_true", help="stop after freezing and exporting the model"
+    )
+
+
+def _figure(value, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _export_once(checkpoint: str, output: Path, model_format: str) -> None:
+    """Export unless a model card says `output` already comes from this checkpoint."""
+    import json
+    import os
+
+    from encoder.export import export
+
+    card = output.with_name(output.name + ".json")
+    if output.exists() and card.exists():
+        recorded = json.loads(card.read_text()).get("source_checkpoint")
+        if recorded == os.path.abspath(checkpoint):
+            print(f"      {output} is up to date")
+            return
+    export(checkpoint, str(output), model_format)
+    print(f"      wrote {output} and {card.name}")
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -25,11 +53,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
     workdir = Path(args.workdir)
     data_dir = workdir / "market1501-synth"
-    print(f"[1/2] Synthetic Market-1501 dataset in {data_dir}")
-    write_synthetic_market1501(data_dir, SynthConfig(seed=args.seed))
+    print(f"[1/4] Synthetic Market-1501 dataset in {data_dir}")
+    write_synthetic_market1501(
+        data_dir, SynthConfig(train_identities=args.train_identities, seed=args.seed)
+    )
 
     run_dir = workdir / "run"
-    print(f"[2/2] Training for {args.steps} steps in {run_dir} (rerun to resume)")
+    print(f"[2/4] Training for {args.steps} steps in {run_dir} (rerun to resume)")
     summary = train(
         TrainConfig(
             dataset="market1501",
@@ -46,10 +76,24 @@ def run_demo(args: argparse.Namespace) -> int:
     if summary["stopped_by_signal"]:
         return 130
     print(
-        f"Validation rank-1 on held-out identities: {summary['validation_rank1']:.3f} "
-        f"(untrained {summary['initial_validation_rank1']:.3f}, "
-        f"chance {summary['chance_rank1']:.3f}); "
-        f"{summary['images_per_second']:.1f} images/s on {summary['device']}."
+        f"Validation rank-1 on held-out identities: {_figure(summary['validation_rank1'])} "
+        f"(untrained {_figure(summary['initial_validation_rank1'])}, "
+        f"chance {_figure(summary['chance_rank1'])}); "
+        f"{_figure(summary['images_per_second'], 1)} images/s on {summary['device']}."
     )
-    print(f"Checkpoint: {summary['checkpoint']}  Report: {run_dir / 'summary.json'}")
-    return 0
+
+    checkpoint = summary["checkpoint"]
+    frozen, onnx = workdir / "model.pb", workdir / "model.onnx"
+    print(f"[3/4] Freezing {checkpoint} for deep_sort and exporting ONNX")
+    _export_once(checkpoint, frozen, "frozen")
+    _export_once(checkpoint, onnx, "onnx")
+    if args.no_serve:
+        return 0
+
+    from serving.server import serve
+    from serving.settings import make_settings
+
+    print(f"[4/4] Serving {onnx} on http://127.0.0.1:{args.port} (Ctrl-C to stop). Try:")
+    crop = next((data_dir / "query").glob("*.jpg"))
+    print(f"      curl -s -F images=@{crop} http://127.0.0.1:{args.port}/embed")
+    return serve(make_settings(model=str(onnx), host="127.0.0.1", port=args.port))

@@ -299,6 +299,10 @@ def train(config: TrainConfig, log=print) -> dict:
     if chief:
         _write_config(output_dir, config, plan, len(classes), topology)
 
+    summary_path = output_dir / "summary.json"
+    if int(step.numpy()) >= config.steps and summary_path.exists():
+        log(f"{output_dir} is already trained to step {int(step.numpy())}; nothing to do.")
+        return json.loads(summary_path.read_text())
     train_step = _make_train_step(model, head, optimizer, step, config.loss, plan, topology)
     validation_rank1 = _make_validator(model, validation_set)
     start_step = int(step.numpy())
@@ -378,7 +382,7 @@ def train(config: TrainConfig, log=print) -> dict:
         "chance_rank1": 1.0 / max(validation_set.num_identities, 1),
     }
     if chief:
-        write_json_atomic(output_dir / "summary.json", summary)
+        write_json_atomic(summary_path, summary)
     else:
         shutil.rmtree(save_dir, ignore_errors=True)
     if stopped_by:

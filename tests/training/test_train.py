@@ -63,6 +63,8 @@ def test_rerun_resumes_from_the_last_checkpoint(small_market, tmp_path):
     assert config["versions"]["tensorflow"] and len(config["previous_starts"]) == 1
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 5 and summary["images_per_second"] > 0
+    again = train(_config(small_market, run, steps=5), log=messages.append)
+    assert "nothing to do" in messages[-1] and again == summary
 
 
 def test_rerun_with_other_settings_is_refused(small_market, tmp_path):

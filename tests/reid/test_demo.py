@@ -1,0 +1,33 @@
+"""The main job end to end on a tiny dataset: synthesise, train, freeze, export; rerun is cheap."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+
+@pytest.mark.slow
+def test_demo_trains_freezes_and_exports_then_reruns_without_work(tmp_path):
+    command = [
+        sys.executable, "-m", "reid", "demo", "--workdir", str(tmp_path), "--steps", "2",
+        "--batch-size", "16", "--train-identities", "12", "--device", "cpu", "--no-serve",
+    ]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout + first.stderr
+    for name in ("model.pb", "model.pb.json", "model.onnx", "model.onnx.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 2
+
+    from encoder import Encoder
+
+    crops = np.random.default_rng(0).integers(0, 256, (3, 128, 64, 3), dtype=np.uint8)
+    features = Encoder(tmp_path / "model.onnx").encode(crops)
+    np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-4)
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stderr
+    assert "nothing to do" in second.stdout and "up to date" in second.stdout
