@@ -109,19 +109,8 @@ def image_paths(arguments: list[str]) -> list[Path]:
     return paths
 
 
-def read_crop(path: Path) -> np.ndarray:
-    """An image file as a 128 x 64 BGR uint8 crop (whole image, bilinear resize)."""
-    import cv2
-
-    from encoder.crops import PATCH_SHAPE, InputError
-
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError(f"Cannot read the image {path}.", "Pass JPEG, PNG or BMP files that open.")
-    return cv2.resize(image, (PATCH_SHAPE[1], PATCH_SHAPE[0]), interpolation=cv2.INTER_LINEAR)
-
-
 def run_embed(args: argparse.Namespace) -> int:
+    from encoder.crops import read_crop
     from encoder.runtime import Encoder
 
     paths = image_paths(args.images)

@@ -100,3 +100,11 @@ def crop_boxes(
         x1, y1, x2, y2 = corners[index]
         cv2.resize(frame[y1:y2, x1:x2], size, dst=patches[index])
     return patches, valid
+
+
+def read_crop(path) -> np.ndarray:
+    """An image file as a 128 x 64 BGR uint8 crop (whole image, bilinear resize)."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"Cannot read the image {path}.", "Pass JPEG, PNG or BMP files that open.")
+    return cv2.resize(image, (PATCH_SHAPE[1], PATCH_SHAPE[0]), interpolation=cv2.INTER_LINEAR)

@@ -110,3 +110,16 @@ def synthetic_crops():
     base[:, 40:90] = rng.uniform(0, 255, (16, 1, 1, 3))  # a "torso" block
     noise = rng.normal(0, 12, base.shape)
     return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def small_market(tmp_path_factory):
+    """A synthetic Market-1501 layout: 40 training and 10 test identities, 6 cameras."""
+    from training.datasets.synthetic import SynthConfig, write_synthetic_market1501
+
+    out = tmp_path_factory.mktemp("synth") / "market"
+    config = SynthConfig(
+        train_identities=40, test_identities=10, images_per_camera=3, distractors=5, junk=3, seed=3
+    )
+    write_synthetic_market1501(out, config, progress=False)
+    return out
