@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import configparser
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -37,35 +36,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import describe_machine, matmul_peak_gflops  # noqa: E402
+
 from reid.atomic import write_json_atomic  # noqa: E402
 
 GFLOP_PER_CROP = 0.59
 BATCH_SIZES = (1, 8, 32, 128)
 DEEP_SORT_BATCH = 32
-
-
-def describe_machine() -> dict:
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        flags = next(
-            line.split(":", 1)[1].split()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("flags")
-        )
-    except (OSError, StopIteration):
-        flags = []
-    return {
-        "cpu": model,
-        "logical_cpus": os.cpu_count(),
-        "simd": [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16") if f in flags],
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "load_average_at_start": os.getloadavg(),
-    }
 
 
 def real_crops(root: Path, limit: int) -> np.ndarray | None:
@@ -128,26 +105,6 @@ def best_rates(measurements: dict, seconds: float, repeats: int, on_round=None) 
             best[key] = max(best[key], timed_window(run_batch, batch, seconds))
         print(f"round {round_index + 1}/{repeats} done", flush=True)
     return best
-
-
-def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> dict:
-    """Best float32 GFLOP/s of a size x size matrix product, with numpy and with TensorFlow."""
-    import tensorflow as tf
-
-    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
-    b = a.T.copy()
-    ta, tb = tf.constant(a), tf.constant(b)
-    products = {"numpy": lambda: a @ b, "tensorflow": lambda: tf.matmul(ta, tb).numpy()}
-    result = {}
-    for name, product in products.items():
-        product()
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            product()
-            best = min(best, time.perf_counter() - start)
-        result[name] = 2 * size**3 / best / 1e9
-    return result
 
 
 def deep_sort_way(frozen_path: Path):
@@ -225,7 +182,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench_encoder_"))
     checkpoint = args.checkpoint
     if checkpoint is None:
-        from tests.conftest import write_random_run
+        from training.random_run import write_random_run
 
         write_random_run(workdir)
         checkpoint = str(workdir)
@@ -290,8 +247,9 @@ def main() -> int:
     peaks = {"numpy": 0.0, "tensorflow": 0.0}
 
     def measure_peak():
-        for name, value in matmul_peak_gflops().items():
-            peaks[name] = max(peaks[name], value)
+        measured = matmul_peak_gflops(with_tensorflow=True)
+        for name in peaks:
+            peaks[name] = max(peaks[name], measured[name])
 
     rates = best_rates(measurements, args.seconds, args.repeats, on_round=measure_peak)
     peak = max(peaks.values())

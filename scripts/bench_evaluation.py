@@ -22,12 +22,8 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import resource
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -36,6 +32,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import describe_machine  # noqa: E402
+
+from reid.atomic import write_json_atomic  # noqa: E402
 from training.evaluation import cosine_distance, evaluate_ranking  # noqa: E402
 
 NUM_QUERIES = 3368
@@ -99,25 +98,6 @@ def loop_evaluate(distmat, query_ids, gallery_ids, query_cams, gallery_cams, max
     }
 
 
-def machine_description() -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "load_average_1min": os.getloadavg()[0],
-    }
-
-
 def best_of(fn, repeats: int):
     """(best wall time in seconds, last result) over `repeats` calls."""
     best, result = float("inf"), None
@@ -126,15 +106,6 @@ def best_of(fn, repeats: int):
         result = fn()
         best = min(best, time.perf_counter() - start)
     return best, result
-
-
-def write_json_atomically(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> int:
@@ -148,7 +119,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rerank", action="store_true", help="also time k-reciprocal re-ranking")
     args = parser.parse_args(argv)
 
-    machine = machine_description()  # load average before the benchmark's own work
+    machine = describe_machine()  # load average before the benchmark's own work
     q_feat, g_feat, q_ids, g_ids, q_cams, g_cams = make_problem(args.seed)
     distance_s, distmat = best_of(lambda: cosine_distance(q_feat, g_feat), args.repeats)
 
@@ -229,7 +200,7 @@ def main(argv=None) -> int:
     if args.rerank:
         report["rerank"] = bench_rerank(q_feat, g_feat, q_ids, g_ids, q_cams, g_cams, args)
         report["rerank"]["ratio_to_plain"] = report["rerank"]["seconds"] / (distance_s + vector_s)
-    write_json_atomically(args.output, report)
+    write_json_atomic(args.output, report)
 
     rows = [
         ("cosine_distance (all queries)", f"{distance_s:8.3f} s"),

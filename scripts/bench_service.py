@@ -20,11 +20,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import multiprocessing
 import os
-import platform
 import re
 import socket
 import subprocess
@@ -40,6 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchlib import describe_machine  # noqa: E402
+
 from reid.atomic import write_json_atomic  # noqa: E402
 
 GOAL_CLIENTS, GOAL_RATIO = 16, 0.8
@@ -50,7 +50,7 @@ def random_model(folder: Path) -> Path:
     path = folder / "random.onnx"
     code = (
         "import sys; from pathlib import Path; sys.path.insert(0, '.')\n"
-        "from tests.conftest import write_random_run\n"
+        "from training.random_run import write_random_run\n"
         "from encoder.export import export\n"
         f"run = Path({str(folder / 'run')!r}); run.mkdir()\n"
         f"write_random_run(run); export(str(run), {str(path)!r}, 'onnx')\n"
@@ -247,29 +247,16 @@ def bench_server(model, name, options, body, content_type, args, folder) -> list
     return rows
 
 
-def machine() -> dict:
+def service_machine() -> dict:
     import fastapi
     import onnxruntime
     import uvicorn
 
-    cpu = "unknown"
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "logical_cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__,
-        "numpy": np.__version__,
-        "fastapi": fastapi.__version__,
-        "uvicorn": uvicorn.__version__,
-    }
+    return describe_machine(
+        onnxruntime=onnxruntime.__version__,
+        fastapi=fastapi.__version__,
+        uvicorn=uvicorn.__version__,
+    )
 
 
 def main() -> int:
@@ -322,7 +309,11 @@ def main() -> int:
         r["ratio_to_direct"] >= GOAL_RATIO and r["errors"] == 0 for r in goal_rows
     )
     report = {
-        "machine": {**machine(), "load_average_before": load_before, "load_after": os.getloadavg()},
+        "machine": {
+            **service_machine(),
+            "load_average_before": load_before,
+            "load_after": os.getloadavg(),
+        },
         "settings": {
             "crops_per_request": args.crops_per_request,
             "duration_s": args.duration,

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from benchlib import describe_machine, matmul_peak_gflops  # noqa: E402
 
 from reid.atomic import write_json_atomic  # noqa: E402
 from training.datasets import read_dataset  # noqa: E402
@@ -33,31 +33,6 @@ from training.sampler import IdentityBalancedSampler  # noqa: E402
 
 FORWARD_GFLOP_PER_IMAGE = 0.59
 TRAINING_GFLOP_PER_IMAGE = 3 * FORWARD_GFLOP_PER_IMAGE
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def matmul_peak_gflops(size: int = 2048, repeats: int = 10, rounds: int = 5) -> float:
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
-    tf.matmul(a, b).numpy()
-    best = 0.0
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            c = tf.matmul(a, b)
-        c.numpy()
-        best = max(best, repeats * 2 * size**3 / (time.perf_counter() - start) / 1e9)
-    return best
 
 
 def training_images_per_second(dataset, batch_size: int, steps: int, classes: int) -> float:
@@ -109,16 +84,12 @@ def main() -> None:
     sampler = IdentityBalancedSampler(train.identities, args.batch_size // 4, 4, seed=0)
     dataset = training_dataset(train.paths, labels, sampler)
 
-    peak = matmul_peak_gflops()
+    peak = matmul_peak_gflops(with_tensorflow=True)["peak"]
     pipeline = pipeline_images_per_second(dataset, args.batch_size, args.pipeline_batches)
     training = training_images_per_second(dataset, args.batch_size, args.steps, len(classes))
     training_gflops = training * TRAINING_GFLOP_PER_IMAGE
     report = {
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "tensorflow": tf.__version__,
-        },
+        "machine": describe_machine(tensorflow=tf.__version__),
         "batch_size": args.batch_size,
         "matmul_peak_gflops": peak,
         "training_images_per_second": training,

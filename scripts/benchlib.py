@@ -1,0 +1,67 @@
+"""What every benchmark script shares: the machine's description and its fp32 matmul peak.
+
+Scripts run as `python scripts/NAME.py`, which puts this folder on sys.path: `import benchlib`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16")
+
+
+def _cpuinfo_field(name: str) -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(name):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def describe_machine(**versions: str) -> dict:
+    """CPU model, cores, SIMD extensions, platform, load average, and any versions given."""
+    flags = (_cpuinfo_field("flags") or "").split()
+    return {
+        "cpu": _cpuinfo_field("model name") or platform.processor() or platform.machine(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "simd": [flag for flag in SIMD_FLAGS if flag in flags],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "load_average": os.getloadavg(),
+        **versions,
+    }
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 10, with_tensorflow: bool = False) -> dict:
+    """Best float32 GFLOP/s of a size x size matrix product: numpy, and TensorFlow if asked.
+
+    `peak` is the best of those; the physical limit the benchmarks compare against.
+    """
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    b = a.T.copy()
+    products = {"numpy": lambda: a @ b}
+    if with_tensorflow:
+        import tensorflow as tf
+
+        ta, tb = tf.constant(a), tf.constant(b)
+        products["tensorflow"] = lambda: tf.matmul(ta, tb).numpy()
+    result = {}
+    for name, product in products.items():
+        product()
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            product()
+            best = min(best, time.perf_counter() - start)
+        result[name] = 2 * size**3 / best / 1e9
+    result["peak"] = max(result.values())
+    return result
