@@ -12,7 +12,7 @@ from pathlib import Path
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default="runs/demo", help="where data, run and models go")
     parser.add_argument(
-        "--steps", type=int, default=400, help="training steps (about 10 minutes on 2 cores)"
+        "--steps", type=int, default=400, help="training steps (about 7 minutes on 2 cores)"
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", choices=("auto", "cpu", "gpu", "npu"), default="auto")
