@@ -133,7 +133,7 @@ def print_table(result: dict) -> None:
     sizes = result["batch_sizes"]
     machine = result["machine"]
     print(f"\n{machine['cpu']}, {machine['logical_cpus']} logical CPUs, SIMD {machine['simd']}")
-    print(f"load average {machine['load_average_at_start']} -> {machine['load_average_at_end']}")
+    print(f"load average {machine['load_average']} -> {machine['load_average_at_end']}")
     print(f"{'crops/s':44s}" + "".join(f"{f'batch {b}':>10s}" for b in sizes) + f"{'min cos':>9s}")
     for name, figures in result["backends"].items():
         cells = "".join(

@@ -218,7 +218,7 @@ def main(argv=None) -> int:
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
     print(f"  machine: {machine['cpu']}, {machine['logical_cpus']} CPUs, numpy {np.__version__}, "
-          f"load average {machine['load_average_1min']:.2f}")  # fmt: skip
+          f"load average {machine['load_average'][0]:.2f}")  # fmt: skip
     if args.rerank:
         rr = report["rerank"]
         print(
