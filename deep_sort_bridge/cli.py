@@ -69,6 +69,12 @@ def add_generate_detections_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("auto", "onnxruntime", "tensorflow"), default="auto")
     parser.add_argument("--threads", type=int, default=None, help="encoder threads")
     parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="bf16 runs a frozen .pb in bfloat16 on CPUs that have it (faster, cosine ~0.995)",
+    )
+    parser.add_argument(
         "--summary",
         default=None,
         help="JSON summary path (default OUTPUT/generate_detections.json)",
@@ -101,9 +107,14 @@ def _crop_encoder(args: argparse.Namespace):
     from encoder import Encoder
 
     encoder = Encoder(
-        args.model, backend=args.backend, batch_size=args.batch_size, threads=args.threads
+        args.model,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        precision=args.precision,
     )
-    return encoder.encode, {"model": str(args.model), "backend": encoder.backend}
+    description = {"model": str(args.model), "backend": encoder.backend}
+    return encoder.encode, {**description, "precision": encoder.precision}
 
 
 def run_generate_detections(args: argparse.Namespace) -> int:

@@ -36,13 +36,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import describe_machine, matmul_peak_gflops  # noqa: E402
+from benchlib import (  # noqa: E402
+    DEEP_SORT_BATCH,
+    deep_sort_image_encoder,
+    describe_machine,
+    matmul_peak_gflops,
+)
 
 from reid.atomic import write_json_atomic  # noqa: E402
 
 GFLOP_PER_CROP = 0.59
 BATCH_SIZES = (1, 8, 32, 128)
-DEEP_SORT_BATCH = 32
 
 
 def real_crops(root: Path, limit: int) -> np.ndarray | None:
@@ -105,28 +109,6 @@ def best_rates(measurements: dict, seconds: float, repeats: int, on_round=None) 
             best[key] = max(best[key], timed_window(run_batch, batch, seconds))
         print(f"round {round_index + 1}/{repeats} done", flush=True)
     return best
-
-
-def deep_sort_way(frozen_path: Path):
-    """deep_sort's ImageEncoder calls: default Session, import with name="net", feed dict."""
-    import tensorflow as tf
-
-    session = tf.compat.v1.Session()
-    graph_def = tf.compat.v1.GraphDef()
-    graph_def.ParseFromString(frozen_path.read_bytes())
-    tf.import_graph_def(graph_def, name="net")
-    graph = tf.compat.v1.get_default_graph()
-    input_var = graph.get_tensor_by_name("images:0")
-    output_var = graph.get_tensor_by_name("features:0")
-
-    def encode(data: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(data), 128), np.float32)
-        for start in range(0, len(data), DEEP_SORT_BATCH):
-            chunk = data[start : start + DEEP_SORT_BATCH]
-            out[start : start + len(chunk)] = session.run(output_var, {input_var: chunk})
-        return out
-
-    return encode
 
 
 def print_table(result: dict) -> None:
@@ -194,7 +176,7 @@ def main() -> int:
     for model_format, path in paths.items():
         export(checkpoint, str(path), model_format)
 
-    baseline_encode = deep_sort_way(paths["frozen"])
+    baseline_encode = deep_sort_image_encoder(paths["frozen"])
     reference_features = baseline_encode(crops)
 
     variants = {

@@ -40,12 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from benchlib import describe_machine  # noqa: E402
+from benchlib import deep_sort_image_encoder, describe_machine  # noqa: E402
 
 from reid.atomic import write_json_atomic  # noqa: E402
-
-DEEP_SORT_BATCH = 32
-
 
 # ---------------------------------------------------------------------------------------------
 # deep_sort's algorithm, step by step as its generate_detections.py runs it
@@ -70,24 +67,9 @@ def deep_sort_patch(image: np.ndarray, box: np.ndarray, patch_shape=(128, 64)):
 
 
 def deep_sort_box_encoder(frozen_path: Path):
-    """create_box_encoder: a Session on the imported graph and a per-box patch loop."""
-    import tensorflow as tf
-
-    session = tf.compat.v1.Session()
-    graph_def = tf.compat.v1.GraphDef()
-    graph_def.ParseFromString(frozen_path.read_bytes())
-    tf.import_graph_def(graph_def, name="net")
-    graph = tf.compat.v1.get_default_graph()
-    input_var = graph.get_tensor_by_name("images:0")
-    output_var = graph.get_tensor_by_name("features:0")
+    """create_box_encoder: deep_sort's ImageEncoder and its per-box patch loop."""
+    run_in_batches = deep_sort_image_encoder(frozen_path)
     rng = np.random.default_rng(0)
-
-    def run_in_batches(data):
-        out = np.zeros((len(data), 128), np.float32)
-        for start in range(0, len(data), DEEP_SORT_BATCH):
-            chunk = data[start : start + DEEP_SORT_BATCH]
-            out[start : start + len(chunk)] = session.run(output_var, {input_var: chunk})
-        return out
 
     def encoder(image, boxes):
         patches = []
@@ -195,6 +177,9 @@ def main() -> int:
     parser.add_argument(
         "--int8", action="store_true", help="also ours on an int8 copy (encoder.quantize)"
     )
+    parser.add_argument(
+        "--bf16", action="store_true", help="also ours on the frozen graph in bfloat16"
+    )
     parser.add_argument("--output", default="bench_generate_detections.json")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -234,6 +219,10 @@ def main() -> int:
         "ours_onnxruntime": Encoder(onnx_path, batch_size=args.batch_size),
         "ours_tensorflow_frozen_graph": Encoder(frozen_path, batch_size=args.batch_size),
     }
+    if args.bf16:
+        encoders["ours_tensorflow_frozen_graph_bf16"] = Encoder(
+            frozen_path, batch_size=args.batch_size, precision="bf16"
+        )
     if args.int8:
         from encoder.quantize import quantise_int8
 

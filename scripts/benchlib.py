@@ -65,3 +65,32 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 10, with_tensorflow: boo
         result[name] = 2 * size**3 / best / 1e9
     result["peak"] = max(result.values())
     return result
+
+
+DEEP_SORT_BATCH = 32
+
+
+def deep_sort_image_encoder(frozen_path: Path, batch_size: int = DEEP_SORT_BATCH):
+    """deep_sort's ImageEncoder, as its generate_detections runs it: the baseline to beat.
+
+    A default Session, the graph imported with name="net", `images:0` and `features:0`
+    looked up, and Session.run over fixed-size batches with a feed dict.
+    """
+    import tensorflow as tf
+
+    session = tf.compat.v1.Session()
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(Path(frozen_path).read_bytes())
+    tf.import_graph_def(graph_def, name="net")
+    graph = tf.compat.v1.get_default_graph()
+    input_var = graph.get_tensor_by_name("images:0")
+    output_var = graph.get_tensor_by_name("features:0")
+
+    def encode(data: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(data), output_var.shape[-1]), np.float32)
+        for start in range(0, len(data), batch_size):
+            chunk = data[start : start + batch_size]
+            out[start : start + len(chunk)] = session.run(output_var, {input_var: chunk})
+        return out
+
+    return encode
