@@ -74,7 +74,10 @@ def test_rerun_with_other_settings_is_refused(small_market, tmp_path):
         train(_config(small_market, run, steps=2, batch_size=16))
 
 
-def test_sigint_saves_a_checkpoint_and_the_rerun_continues(small_market, tmp_path):
+@pytest.mark.parametrize(("stop_signal", "exit_code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_stop_signal_saves_a_checkpoint_and_the_rerun_continues(
+    small_market, tmp_path, stop_signal, exit_code
+):
     run = tmp_path / "run"
     command = [
         sys.executable, "-m", "reid", "train", "--dataset", "market1501",
@@ -90,13 +93,13 @@ def test_sigint_saves_a_checkpoint_and_the_rerun_continues(small_market, tmp_pat
     for line in process.stdout:
         if line.startswith("step 2/") or time.monotonic() > deadline:
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, stop_signal))
     output, _ = process.communicate(timeout=120)
-    assert process.returncode == 130, output
+    assert process.returncode == exit_code, output
     assert "Traceback" not in output
     summary = json.loads((run / "summary.json").read_text())
     stopped_at = summary["steps"]
-    assert summary["stopped_by_signal"] == "SIGINT" and 2 <= stopped_at < 1000
+    assert summary["stopped_by_signal"] == stop_signal and 2 <= stopped_at < 1000
     assert (run / "checkpoints" / f"ckpt-{stopped_at}.index").exists()
     messages = []
     resumed = train(
