@@ -19,15 +19,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from reid.errors import ModelError
+from core.contract import INPUT_NAME, OUTPUT_NAME
+from core.errors import ModelError
 
 BoxEncoder = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def create_box_encoder(
     model_filename: str,
-    input_name: str = "images",
-    output_name: str = "features",
+    input_name: str = INPUT_NAME,
+    output_name: str = OUTPUT_NAME,
     batch_size: int = 32,
     backend: str = "auto",
     threads: int | None = None,
@@ -38,7 +39,7 @@ def create_box_encoder(
     deep_sort's tensor names `images` and `features` (every exported model and deep_sort's
     published ones do).
     """
-    if (input_name, output_name) != ("images", "features"):
+    if (input_name, output_name) != (INPUT_NAME, OUTPUT_NAME):
         raise ModelError(
             f"Tensors named {input_name!r} -> {output_name!r} are not supported.",
             "Use a model with deep_sort's tensor names images -> features (re-export it with "

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.atomic import write_json_atomic
+from core.errors import DatasetError, ModelError, ReidError
 from deep_sort_bridge import mot_io
-from reid.atomic import write_json_atomic
-from reid.errors import DatasetError, ModelError, ReidError
 
 API_KEY_ENV = "REID_API_KEY"
 

@@ -25,11 +25,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from core.atomic import write_bytes_atomic, write_json_atomic
+from core.errors import DatasetError
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.frames import prefetch, read_frame
 from encoder.crops import crop_boxes
-from reid.atomic import write_bytes_atomic, write_json_atomic
-from reid.errors import DatasetError
 
 TRAIN_DIR = "bounding_box_train"
 RECORD_FILE = "dataset_from_mot.json"

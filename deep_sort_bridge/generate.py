@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from core.atomic import write_json_atomic
+from core.contract import FEATURE_DIM
+from core.errors import DatasetError, ModelError
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.frames import prefetch, read_frame
 from encoder.crops import crop_boxes
-from reid.atomic import write_json_atomic
-from reid.errors import DatasetError, ModelError
 
 CropEncoder = Callable[[np.ndarray], np.ndarray]
 """Maps (N, 128, 64, 3) uint8 BGR crops to (N, D) float32 unit features."""
@@ -138,7 +139,7 @@ def encode_detections(
         flush(final=True)
     finally:
         bar.close()
-    dim = features.shape[1] if features is not None else mot_io.FEATURE_DIM
+    dim = features.shape[1] if features is not None else FEATURE_DIM
     chosen = features[kept] if features is not None else np.zeros((0, dim), np.float32)
     matrix = mot_io.detections_with_features(detections[kept], chosen)
     stats.written = len(matrix)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from reid.errors import ReidError
+from core.errors import ReidError
 
 PEDESTRIAN = 1
 DISTRACTOR_CLASSES = (2, 7, 8, 12)

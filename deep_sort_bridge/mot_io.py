@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.atomic import write_bytes_atomic
-from reid.errors import DatasetError
+from core.atomic import write_bytes_atomic
+from core.contract import FEATURE_DIM
+from core.errors import DatasetError
+from core.io import IMAGE_EXTENSIONS, npy_bytes
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 DETECTION_COLUMNS = 10  # frame, id, x, y, w, h, confidence, x, y, z (world, -1 when unknown)
 GROUNDTRUTH_COLUMNS = 9  # frame, id, x, y, w, h, consider, class, visibility
-FEATURE_DIM = 128
 RESULT_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,1,-1,-1,-1"
 _NUMBER_SPLIT = re.compile(r"\s*,\s*|\s+")
 
@@ -134,7 +134,7 @@ def frame_files(image_dir: str | Path) -> dict[int, Path]:
         return {}
     frames = {}
     for path in image_dir.iterdir():
-        if path.suffix.lower() in IMAGE_SUFFIXES and path.stem.isdigit():
+        if path.suffix.lower() in IMAGE_EXTENSIONS and path.stem.isdigit():
             frames[int(path.stem)] = path
     return dict(sorted(frames.items()))
 
@@ -291,9 +291,7 @@ def detections_with_features(rows: np.ndarray, features: np.ndarray) -> np.ndarr
 
 def save_npy_atomic(path: str | Path, array: np.ndarray) -> None:
     """Write an array as `.npy` (no pickles) atomically."""
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    write_bytes_atomic(path, buffer.getvalue())
+    write_bytes_atomic(path, npy_bytes(array))
 
 
 def load_detection_matrix(path: str | Path) -> np.ndarray:

@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from core.atomic import write_bytes_atomic
+from core.errors import DatasetError
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.frames import prefetch, read_frame
-from reid.atomic import write_bytes_atomic
-from reid.errors import DatasetError
 
 _GOLDEN = 0.618033988749895
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import ReidError
 from deep_sort_bridge.mot_io import DETECTION_COLUMNS
-from reid.errors import ReidError
 
 CLOSED_GATE = -1.0  # a cosine-distance threshold nothing passes
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from reid.errors import ModelError
+from core.errors import ModelError
 
 _FIX = "Pass a run directory, its checkpoints/ folder or a checkpoint prefix such as ckpt-1000."
 _OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"

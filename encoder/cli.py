@@ -7,15 +7,13 @@ as deep_sort resizes a crop; it treats each image as an already cut person crop.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from reid.atomic import write_bytes_atomic
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+from core.atomic import write_bytes_atomic
+from core.io import is_image_name, npy_bytes
 
 
 def add_freeze_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +96,7 @@ def image_paths(arguments: list[str]) -> list[Path]:
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(p for p in path.iterdir() if is_image_name(p.name))
             if not found:
                 raise InputError(f"The folder {path} holds no images.", "Pass image files.")
             paths.extend(found)
@@ -131,8 +129,6 @@ def run_embed(args: argparse.Namespace) -> int:
         for path, row in zip(paths, features, strict=True):
             print(path, " ".join(f"{v:.6f}" for v in row))
         return 0
-    buffer = io.BytesIO()
-    np.save(buffer, features, allow_pickle=False)
-    write_bytes_atomic(args.output, buffer.getvalue())
+    write_bytes_atomic(args.output, npy_bytes(features))
     print(f"Wrote {len(paths)} x {encoder.dim} features to {args.output} ({encoder.backend}).")
     return 0

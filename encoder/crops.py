@@ -16,9 +16,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from reid.errors import ReidError
-
-PATCH_SHAPE = (128, 64)  # height, width
+from core.contract import PATCH_SHAPE
+from core.errors import ReidError
+from core.images import resize_to_patch
 
 
 class InputError(ReidError):
@@ -107,4 +107,4 @@ def read_crop(path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise InputError(f"Cannot read the image {path}.", "Pass JPEG, PNG or BMP files that open.")
-    return cv2.resize(image, (PATCH_SHAPE[1], PATCH_SHAPE[0]), interpolation=cv2.INTER_LINEAR)
+    return resize_to_patch(image)

@@ -1,6 +1,6 @@
 """Freeze and export a checkpoint: deep_sort's frozen graph, SavedModel and ONNX.
 
-Every format has the contract of DESIGN section 4: input `images`, uint8 BGR (None, 128, 64, 3);
+Every format has the model contract (`core.contract`): input `images`, uint8 BGR (None, 128, 64, 3);
 output `features`, float32 (None, 128), unit rows; BGR->RGB and /255 happen inside the model,
 batch norm and dropout run in inference mode.
 
@@ -18,17 +18,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
+from core.atomic import write_bytes_atomic
+from core.contract import IMAGE_SHAPE, INPUT_NAME, OUTPUT_NAME
+from core.errors import ModelError
+from core.io import timestamp
 from encoder.checkpoint import CheckpointSource, load_network, resolve_checkpoint
 from encoder.model_card import write_model_card
-from reid.atomic import write_bytes_atomic
-from reid.errors import ModelError
 
-INPUT_NAME = "images"
-OUTPUT_NAME = "features"
-IMAGE_SHAPE = (128, 64, 3)
 DEFAULT_OPSET = 17
 FORMATS = ("frozen", "savedmodel", "onnx")
 
@@ -128,7 +126,7 @@ def source_record(source: CheckpointSource) -> dict:
     record = {
         "source_checkpoint": os.path.abspath(source.prefix),
         "checkpoint_kind": source.kind,
-        "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "exported": timestamp(),
     }
     config = source.run_file("config.json")
     if config is not None:

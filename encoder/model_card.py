@@ -13,16 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from reid.atomic import write_json_atomic
-
-INPUT_CONTRACT = {
-    "name": "images",
-    "dtype": "uint8",
-    "shape": [None, 128, 64, 3],
-    "layout": "NHWC, height 128, width 64",
-    "colour": "BGR, as cv2.imread returns it; the model converts to RGB and scales by 1/255",
-}
-OUTPUT_CONTRACT = {"name": "features", "dtype": "float32", "shape": [None, 128], "norm": "unit L2"}
+from core.atomic import write_json_atomic
+from core.contract import INPUT_CONTRACT, OUTPUT_CONTRACT
 
 
 def card_path(model_path: str | Path) -> Path:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.atomic import write_bytes_atomic
+from core.contract import IMAGE_SHAPE, INPUT_NAME
 from encoder.crops import InputError
 from encoder.model_card import read_model_card, write_model_card
-from reid.atomic import write_bytes_atomic
 
 CALIBRATION_BATCH = 16
 
@@ -34,7 +35,7 @@ def quantise_int8(onnx_path: str | Path, calibration_crops: np.ndarray, output: 
     crops = np.asarray(calibration_crops)
     if (
         crops.ndim != 4
-        or crops.shape[1:] != (128, 64, 3)
+        or crops.shape[1:] != IMAGE_SHAPE
         or crops.dtype != np.uint8
         or not len(crops)
     ):
@@ -47,7 +48,7 @@ def quantise_int8(onnx_path: str | Path, calibration_crops: np.ndarray, output: 
     class Crops(CalibrationDataReader):
         def __init__(self):
             self.batches = iter(
-                {"images": crops[i : i + CALIBRATION_BATCH]}
+                {INPUT_NAME: crops[i : i + CALIBRATION_BATCH]}
                 for i in range(0, len(crops), CALIBRATION_BATCH)
             )
 

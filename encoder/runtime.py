@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from encoder.crops import PATCH_SHAPE, InputError, crop_boxes
+from core.contract import FEATURE_DIM, IMAGE_SHAPE, INPUT_NAME, OUTPUT_NAME, PATCH_SHAPE
+from core.errors import ModelError
+from encoder.crops import InputError, crop_boxes
 from encoder.model_card import read_model_card, sha256_of
-from reid.errors import ModelError
 
-FEATURE_DIM = 128
-IMAGE_SHAPE = (*PATCH_SHAPE, 3)
 BACKENDS = ("auto", "onnxruntime", "tensorflow")
 PRECISIONS = ("fp32", "bf16")
 _FIX = (
@@ -76,7 +75,7 @@ class _OnnxRuntimeBackend:
             )
         self.input_name = inputs[0].name
         names = [o.name for o in outputs]
-        self.output_name = "features" if "features" in names else names[0]
+        self.output_name = OUTPUT_NAME if OUTPUT_NAME in names else names[0]
         self.input_shape = tuple(inputs[0].shape)
         self.output_shape = tuple(next(o.shape for o in outputs if o.name == self.output_name))
 
@@ -113,7 +112,7 @@ def _read_graph_def(tf, path: Path):
     except Exception:  # protobuf's DecodeError
         raise ModelError(f"{path} is not a TensorFlow GraphDef.", _FIX) from None
     names = {node.name for node in graph_def.node}
-    if not {"images", "features"} <= names:
+    if not {INPUT_NAME, OUTPUT_NAME} <= names:
         raise ModelError(
             f"The graph {path} has no `images` input and `features` output.",
             "Freeze the model with `reid freeze`.",
@@ -197,17 +196,17 @@ class _SavedModelBackend:
                 _FIX,
             ) from None
         inputs = self.function.structured_input_signature[1]
-        if "images" not in inputs or "features" not in self.function.structured_outputs:
+        if INPUT_NAME not in inputs or OUTPUT_NAME not in self.function.structured_outputs:
             raise ModelError(
                 f"The SavedModel {path} has no signature images -> features.",
                 "Export the model with `reid export --format savedmodel`.",
             )
-        self.input_shape = tuple(inputs["images"].shape.as_list())
-        self.output_shape = tuple(self.function.structured_outputs["features"].shape.as_list())
+        self.input_shape = tuple(inputs[INPUT_NAME].shape.as_list())
+        self.output_shape = tuple(self.function.structured_outputs[OUTPUT_NAME].shape.as_list())
         self._tf = tf
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.function(images=self._tf.constant(batch))["features"].numpy()
+        return self.function(**{INPUT_NAME: self._tf.constant(batch)})[OUTPUT_NAME].numpy()
 
 
 _BACKENDS = {

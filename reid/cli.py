@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from reid.errors import ReidError
+from core.errors import ReidError
 
 # (command, help, module, argument adder, runner)
 COMMANDS = (

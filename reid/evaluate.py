@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
+from core.io import timestamp
 
 DATASETS = ("market1501", "mars", "folder")
 SPLITS = ("train", "query", "gallery")
@@ -106,7 +107,7 @@ def build_report(result: dict, protocol, model: dict, dataset: dict, settings, e
         cmc=cmc,
         model=model,
         dataset=dataset,
-        date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        date=timestamp(),
         settings={
             "protocol": protocol.name,
             "metric": settings.metric,
@@ -199,7 +200,7 @@ def write_grid(path, protocol, distances, num_queries: int = 8, top_k: int = 10)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from reid.atomic import write_json_atomic
+    from core.atomic import write_json_atomic
 
     settings = ranking_settings(args)
     if args.grid and (args.grid_queries < 1 or args.grid_top < 1):
@@ -258,7 +259,7 @@ def chosen_splits(dataset, split: str) -> dict:
 
 
 def run_extract_features(args: argparse.Namespace) -> int:
-    from reid.atomic import write_json_atomic
+    from core.atomic import write_json_atomic
     from reid.features import MAT_NAMES, extract_distinct, open_feature_model, write_features
     from training.datasets import canonical_name, read_dataset
 
@@ -278,7 +279,7 @@ def run_extract_features(args: argparse.Namespace) -> int:
             "name": canonical_name(args.dataset),
             "data_dir": str(Path(args.data_dir).resolve()),
         },
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "date": timestamp(),
         "feature_dim": int(features.features.shape[1]),
         "splits": summary,
         "mat_files": {name: MAT_NAMES[name] for name in splits},

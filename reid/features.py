@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from reid.atomic import write_bytes_atomic
-from reid.errors import DatasetError, ModelError
+from core.atomic import write_bytes_atomic
+from core.errors import DatasetError, ModelError
+from core.io import npy_bytes
 from training.datasets.common import ImageSet
 
 FEATURE_DIM = 128
@@ -156,12 +157,6 @@ def open_feature_model(path: str, batch_size: int = 128) -> FeatureModel:
     return CheckpointFeatureModel(path, batch_size)
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
 def _mat_bytes(variables: dict) -> bytes:
     from scipy.io import savemat
 
@@ -185,7 +180,7 @@ def write_features(
     written = []
     for name, array in arrays.items():
         target = out_dir / f"{split}_{name}.npy"
-        write_bytes_atomic(target, _npy_bytes(array))
+        write_bytes_atomic(target, npy_bytes(array))
         written.append(target)
     paths_file = out_dir / f"{split}_paths.txt"
     write_bytes_atomic(paths_file, "".join(f"{p}\n" for p in images.paths).encode())

@@ -43,7 +43,7 @@ from benchlib import (  # noqa: E402
     matmul_peak_gflops,
 )
 
-from reid.atomic import write_json_atomic  # noqa: E402
+from core.atomic import write_json_atomic  # noqa: E402
 
 GFLOP_PER_CROP = 0.59
 BATCH_SIZES = (1, 8, 32, 128)

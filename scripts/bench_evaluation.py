@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchlib import describe_machine  # noqa: E402
 
-from reid.atomic import write_json_atomic  # noqa: E402
+from core.atomic import write_json_atomic  # noqa: E402
+from core.contract import FEATURE_DIM  # noqa: E402
 from training.evaluation import cosine_distance, evaluate_ranking  # noqa: E402
 
 NUM_QUERIES = 3368
@@ -43,7 +44,6 @@ NUM_GALLERY_IDENTITY_IMAGES = 13120
 NUM_DISTRACTORS = 2793
 NUM_JUNK = 3819
 NUM_CAMERAS = 6
-FEATURE_DIM = 128
 
 
 def make_problem(seed: int):

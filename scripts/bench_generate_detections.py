@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchlib import deep_sort_image_encoder, describe_machine  # noqa: E402
 
-from reid.atomic import write_json_atomic  # noqa: E402
+from core.atomic import write_json_atomic  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # deep_sort's algorithm, step by step as its generate_detections.py runs it

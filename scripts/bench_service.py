@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchlib import describe_machine  # noqa: E402
 
-from reid.atomic import write_json_atomic  # noqa: E402
+from core.atomic import write_json_atomic  # noqa: E402
 
 GOAL_CLIENTS, GOAL_RATIO = 16, 0.8
 

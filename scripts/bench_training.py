@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from benchlib import describe_machine, matmul_peak_gflops  # noqa: E402
 
-from reid.atomic import write_json_atomic  # noqa: E402
+from core.atomic import write_json_atomic  # noqa: E402
 from training.datasets import read_dataset  # noqa: E402
 from training.heads import CosineSoftmaxHead  # noqa: E402
 from training.losses import cosine_softmax_loss  # noqa: E402

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from reid.errors import ReidError
+from core.errors import ReidError
 from serving.cli import add_serve_arguments, run_serve
 
 

@@ -20,7 +20,7 @@ import cv2
 import httpx
 import numpy as np
 
-from reid.errors import ReidError
+from core.errors import ReidError
 
 NPY_MEDIA_TYPE = "application/x-npy"
 EMBEDDING_DIM = 128

@@ -12,6 +12,7 @@ import struct
 import cv2
 import numpy as np
 
+from core.images import resize_to_patch
 from serving.errors import ApiError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -110,9 +111,7 @@ def decode_image(name: str, data: bytes, max_pixels: int) -> np.ndarray:
 
 def to_patch(image: np.ndarray, patch_shape: tuple[int, int]) -> np.ndarray:
     """Resize an image to the network's (height, width) with bilinear interpolation."""
-    if image.shape[:2] == tuple(patch_shape):
-        return image
-    return cv2.resize(image, (patch_shape[1], patch_shape[0]), interpolation=cv2.INTER_LINEAR)
+    return resize_to_patch(image, patch_shape)
 
 
 _SEND_IMAGE = "Send each image as the complete bytes of a JPEG or PNG file."

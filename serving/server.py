@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import uvicorn
 
-from reid.errors import ModelError
+from core.errors import ModelError
 from serving.settings import ServeSettings
 
 DRAIN_MARGIN_S = 5.0

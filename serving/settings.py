@@ -10,7 +10,7 @@ import os
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reid.errors import ReidError
+from core.errors import ReidError
 
 DEFAULT_API_KEY_ENV = "REID_API_KEY"
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")

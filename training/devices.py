@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from reid.errors import DeviceError
+from core.errors import DeviceError
 from training import npu as npu_seam
 
 DEVICES = ("auto", "cpu", "gpu", "npu")

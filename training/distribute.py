@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from reid.errors import ReidError
+from core.errors import ReidError
 from training import npu as npu_seam
 
 STRATEGIES = ("auto", "none", "mirrored", "multiworker")
@@ -117,9 +117,9 @@ def create_topology(strategy: str, device_kind: str, cpu_replicas: int = 1) -> T
     if strategy == "auto":
         if num_workers > 1:
             strategy = "multiworker"
-        elif device_kind == "cpu" and cpu_replicas > 1:
-            strategy = "mirrored"
-        elif device_kind == "gpu" and len(tf.config.list_logical_devices("GPU")) > 1:
+        elif (device_kind == "cpu" and cpu_replicas > 1) or (
+            device_kind == "gpu" and len(tf.config.list_logical_devices("GPU")) > 1
+        ):
             strategy = "mirrored"
         else:
             strategy = "none"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reid.errors import DatasetError, ReidError
+from core.errors import DatasetError, ReidError
 
 # Reserved labels of the Market-1501 layout (same values as training.datasets.common).
 JUNK_IDENTITY = -1

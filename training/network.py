@@ -12,8 +12,8 @@ import functools
 import keras
 from keras import layers
 
-IMAGE_SHAPE = (128, 64, 3)
-FEATURE_DIM = 128
+from core.contract import FEATURE_DIM, IMAGE_SHAPE, INPUT_NAME, OUTPUT_NAME
+
 # Trainable parameters of the feature extractor in the reference implementation.
 REFERENCE_PARAMETER_COUNT = 2_800_864
 
@@ -115,7 +115,7 @@ def create_feature_extractor(
     `synchronized_bn` shares batch-norm statistics across the replicas of a distributed run.
     """
     batch_norm = functools.partial(_batch_norm, momentum=bn_momentum, synchronized=synchronized_bn)
-    images = keras.Input(shape=IMAGE_SHAPE, name="images")
+    images = keras.Input(shape=IMAGE_SHAPE, name=INPUT_NAME)
     x = _conv_bn_elu(images, 32, 1, "conv1_1", batch_norm, weight_decay)
     x = _conv_bn_elu(x, 32, 1, "conv1_2", batch_norm, weight_decay)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
@@ -127,7 +127,7 @@ def create_feature_extractor(
     x = batch_norm("fc1_bn")(x)
     x = layers.Activation("elu", name="fc1_elu")(x)
     # The normalised feature is kept in float32 even under mixed precision.
-    features = layers.UnitNormalization(axis=-1, dtype="float32", name="features")(x)
+    features = layers.UnitNormalization(axis=-1, dtype="float32", name=OUTPUT_NAME)(x)
     return keras.Model(images, features, name="feature_extractor")
 
 

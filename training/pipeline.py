@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from training.network import IMAGE_SHAPE
+from core.contract import IMAGE_SHAPE
 from training.sampler import IdentityBalancedSampler
 
 AUTOTUNE = tf.data.AUTOTUNE

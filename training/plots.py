@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from reid.atomic import write_bytes_atomic
-from reid.errors import ReidError
+from core.atomic import write_bytes_atomic
+from core.errors import ReidError
 from training.evaluation import JUNK_IDENTITY
 
 GREEN = (40, 170, 40)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.datasets.common import Dataset, ImageSet
 from training.evaluation import cosine_distance, euclidean_distance, evaluate_ranking
 from training.reranking import METRICS, rerank

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.evaluation import cosine_distance
 
 K1 = 20

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 
 _MASK64 = (1 << 64) - 1
 _EPOCH_STREAM = 0

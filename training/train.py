@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.atomic import write_json_atomic
-from reid.errors import ReidError
+from core.atomic import write_json_atomic
+from core.errors import ReidError
+from core.io import timestamp
 
 STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -423,7 +424,7 @@ def _write_config(output_dir: Path, config: TrainConfig, plan, num_classes: int,
         },
         "versions": library_versions(),
         "command": sys.argv,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "started": timestamp(),
     }
     path = output_dir / "config.json"
     if path.exists():

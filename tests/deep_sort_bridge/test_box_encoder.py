@@ -5,9 +5,9 @@ import argparse
 import numpy as np
 import pytest
 
+from core.errors import ModelError
 from deep_sort_bridge import cli, create_box_encoder, create_remote_box_encoder, mot_io
 from encoder.crops import crop_boxes
-from reid.errors import ModelError
 
 BOXES = np.array([[10, 20, 40, 90], [100, 30, 25, 70], [300, 300, 10, 10], [-20, 5, 60, 120]])
 

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from core.errors import DatasetError, ModelError, ReidError
 from deep_sort_bridge import cli, mot_io
-from reid.errors import DatasetError, ModelError, ReidError
 
 from .conftest import requires_realdata
 

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from core.errors import DatasetError
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.dataset_from_mot import (
     CutConfig,
@@ -16,7 +17,6 @@ from deep_sort_bridge.dataset_from_mot import (
     select_boxes,
     write_dataset_from_mot,
 )
-from reid.errors import DatasetError
 from training.datasets import read_dataset
 
 from .conftest import requires_realdata

@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
+from core.errors import DatasetError, ModelError
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.generate import encode_detections, generate_detections
 from encoder.crops import crop_boxes
-from reid.errors import DatasetError, ModelError
 
 from .conftest import requires_realdata
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from core.errors import DatasetError
 from deep_sort_bridge import mot_io
-from reid.errors import DatasetError
 
 
 def _write(path, text):

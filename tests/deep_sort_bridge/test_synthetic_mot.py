@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from core.errors import DatasetError
 from deep_sort_bridge import metrics, mot_io
-from reid.errors import DatasetError
 from training.datasets.synthetic_mot import (
     SynthMotConfig,
     add_synth_mot_arguments,

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from core.errors import ModelError
 from encoder.cli import (
     add_embed_arguments,
     add_export_arguments,
@@ -16,7 +17,6 @@ from encoder.cli import (
     run_freeze,
 )
 from encoder.crops import InputError
-from reid.errors import ModelError
 
 
 def _parse(add_arguments, argv):

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
+from core.errors import ReidError
 from encoder.crops import crop_boxes, patch_boxes
-from reid.errors import ReidError
 
 
 def one_patch(frame, box, patch_shape=(128, 64)):

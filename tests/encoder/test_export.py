@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+from core.errors import ModelError  # noqa: E402
 from encoder.model_card import card_path, sha256_of  # noqa: E402
-from reid.errors import ModelError  # noqa: E402
 
 # The calls deep_sort's tools/generate_detections.py makes in ImageEncoder, on TF 2 (eager),
 # followed by the same graph imported inside a tf.compat.v1 graph, where names get "net/".

@@ -44,7 +44,7 @@ def test_bfloat16_frozen_graph_stays_close(frozen_graph, synthetic_crops, checkp
 
 
 def test_bfloat16_needs_a_frozen_graph(saved_model):
-    from reid.errors import ModelError
+    from core.errors import ModelError
 
     with pytest.raises(ModelError, match="frozen graphs only"):
         Encoder(saved_model, precision="bf16")

@@ -8,9 +8,9 @@ import textwrap
 import numpy as np
 import pytest
 
+from core.errors import ModelError, ReidError
 from encoder import Encoder, InputError
 from encoder.crops import crop_boxes
-from reid.errors import ModelError, ReidError
 
 # Runs a snippet with every `tensorflow` import failing, as on a host without TensorFlow.
 BLOCK_TENSORFLOW = textwrap.dedent(
@@ -66,7 +66,7 @@ def test_frozen_graph_without_tensorflow_says_how_to_fix(frozen_graph):
     result = _run_without_tensorflow(
         """
         from encoder import Encoder
-        from reid.errors import ModelError
+        from core.errors import ModelError
         try:
             Encoder(sys.argv[1])
         except ModelError as error:

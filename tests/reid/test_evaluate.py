@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy.io import loadmat, savemat
 
-from reid.errors import DatasetError, ModelError
+from core.errors import DatasetError, ModelError
 from reid.evaluate import (
     add_evaluate_arguments,
     add_extract_features_arguments,

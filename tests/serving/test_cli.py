@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from reid.errors import ModelError, ReidError
+from core.errors import ModelError, ReidError
 from serving.cli import add_serve_arguments, run_serve, settings_from_args
 from tests.serving.conftest import BLOCK_TENSORFLOW, ROOT, free_port, running_server
 from tests.serving.inputs import png_bytes, random_crops

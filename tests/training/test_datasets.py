@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.datasets import read_dataset
 from training.datasets.checks import image_problem
 from training.datasets.common import ImageSet

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from reid.errors import DeviceError  # noqa: E402
+from core.errors import DeviceError  # noqa: E402
 from training import devices, npu  # noqa: E402
 
 

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from reid.errors import ReidError  # noqa: E402
+from core.errors import ReidError  # noqa: E402
 from training import distribute  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reid.errors import DatasetError, ReidError
+from core.errors import DatasetError, ReidError
 from training.evaluation import (
     cosine_distance,
     euclidean_distance,

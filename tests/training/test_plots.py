@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from reid.errors import ReidError
+from core.errors import ReidError
 from training.plots import (
     BORDER,
     CAPTION,

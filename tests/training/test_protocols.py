@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.datasets.common import Dataset, ImageSet
 from training.evaluation import evaluate_ranking
 from training.protocols import (

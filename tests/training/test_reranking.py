@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.evaluation import cosine_distance, evaluate_ranking
 from training.reranking import rerank
 

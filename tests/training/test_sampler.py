@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.sampler import IdentityBalancedSampler
 
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.datasets import synthetic
 from training.datasets.synthetic import (
     SynthConfig,

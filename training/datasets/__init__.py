@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.datasets.common import Dataset
 from training.datasets.folder import read_folder
 from training.datasets.market1501 import read_market1501

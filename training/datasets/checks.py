@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
+from core.io import is_image_name
 from training.datasets.common import ImageSet
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 MAX_CORRUPT_FRACTION = 0.10
 
 _HEAD_BYTES = 16
@@ -48,15 +48,6 @@ _BMP_START = b"BM"
 _BMP_HEADER_BYTES = 26
 _PARALLEL_ABOVE = 512
 _CHUNK = 1024
-
-
-def is_image_name(name: str) -> bool:
-    """True for visible file names with an image extension (case-insensitive).
-
-    Leaves out Thumbs.db and the like, and hidden files such as macOS ``._x.jpg`` copies and
-    temporary files of interrupted writes.
-    """
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
 def list_image_names(directory: Path) -> list[str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.datasets.checks import list_image_names, list_subdirectories, screened_image_set
 from training.datasets.common import (
     DISTRACTOR_IDENTITY,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.datasets.checks import (
     bad_name_error,
     find_nested_root,

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.datasets.checks import (
     bad_name_error,
     find_nested_root,

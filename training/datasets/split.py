@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from training.datasets.common import ImageSet
 
 MIN_TRAIN_IDENTITIES = 2

@@ -40,8 +40,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from reid.atomic import write_json_atomic
-from reid.errors import DatasetError
+from core.atomic import write_json_atomic
+from core.errors import DatasetError
 
 Colour = tuple[int, int, int]  # BGR
 
@@ -1222,7 +1222,7 @@ def render_spec(
 def _write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write to a hidden temporary name in the same folder, then rename over the target.
 
-    Unlike `reid.atomic.write_bytes_atomic` this does not fsync: thousands of small images
+    Unlike `core.atomic.write_bytes_atomic` this does not fsync: thousands of small images
     that can be regenerated exactly are not worth a disk flush each.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

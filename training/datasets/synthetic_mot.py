@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from reid.atomic import write_bytes_atomic, write_json_atomic
-from reid.errors import DatasetError
+from core.atomic import write_bytes_atomic, write_json_atomic
+from core.errors import DatasetError
 from training.datasets.synthetic import (
     Appearance,
     Pose,
