@@ -1,4 +1,4 @@
-"""Benchmark `training.evaluation.evaluate_ranking` on a synthetic Market-1501-sized problem.
+"""Benchmark `ranking.evaluate_ranking` on a synthetic Market-1501-sized problem.
 
 The problem has the size and label mix of the Market-1501 test split: 3,368 queries and a
 gallery of 19,732 images (13,120 of 750 identities, 2,793 distractors with identity 0 and
@@ -10,7 +10,7 @@ of the matches), measured in the same run. It is timed on the first `--loop-quer
 best of `--repeats` like the vectorised code, and extrapolated linearly to all queries; its
 results on those queries are checked against the vectorised ones.
 
-With `--rerank`, k-reciprocal re-ranking (`training.reranking.rerank`, k1=20, k2=6,
+With `--rerank`, k-reciprocal re-ranking (`ranking.reranking.rerank`, k1=20, k2=6,
 lambda=0.3) is timed once on the same problem and reported as a ratio to the plain cosine
 distance plus evaluation measured in the same run, with the process's peak memory after it.
 (Random features have no identity structure, so its effect on the scores means nothing here.)
@@ -36,7 +36,7 @@ from benchlib import describe_machine  # noqa: E402
 
 from core.atomic import write_json_atomic  # noqa: E402
 from core.contract import FEATURE_DIM  # noqa: E402
-from training.evaluation import cosine_distance, evaluate_ranking  # noqa: E402
+from ranking import cosine_distance, evaluate_ranking  # noqa: E402
 
 NUM_QUERIES = 3368
 NUM_IDENTITIES = 750
@@ -233,7 +233,7 @@ def main(argv=None) -> int:
 
 def bench_rerank(q_feat, g_feat, q_ids, g_ids, q_cams, g_cams, args) -> dict:
     """Time re-ranking plus evaluation once (it takes seconds, not milliseconds)."""
-    from training.reranking import rerank
+    from ranking.reranking import rerank
 
     start = time.perf_counter()
     distances = rerank(q_feat, g_feat)

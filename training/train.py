@@ -194,7 +194,7 @@ def _make_validator(model, validation_set):
     """Validation rank-1 over random galleries of the held-out identities (reference protocol)."""
     import tensorflow as tf
 
-    from training.evaluation import random_gallery_cmc
+    from ranking import random_gallery_cmc
     from training.pipeline import inference_dataset
 
     @tf.function(reduce_retracing=True)

@@ -1,23 +1,16 @@
-"""Re-identification metrics: distances, CMC, mAP and mINP (numpy only).
+"""CMC, mAP and mINP under the Market-1501 protocol for a query x gallery distance matrix.
 
-Two protocols live here:
+Per query, gallery images of the same identity taken by the same camera and junk images
+(identity -1) are ignored; distractors (identity 0) stay in the ranking as negatives and never
+count as a correct match. Queries left without any correct match are excluded from every
+average and counted separately.
 
-* `evaluate_ranking`: the standard Market-1501 protocol over a full query x gallery distance
-  matrix. Per query, gallery images of the same identity taken by the same camera and junk
-  images (identity -1) are ignored; distractors (identity 0) stay in the ranking as negatives
-  and never count as a correct match. Queries left without any correct match are excluded
-  from every average and counted separately.
-* `random_gallery_cmc`: the validation protocol of the original training code, used by the
-  training loop. Each trial draws one probe and one gallery image per identity and ranks every
-  probe against the small gallery by cosine distance.
-
-Tie rule (both protocols): gallery entries are ranked by a stable sort of the distances, so
-entries at exactly the same distance keep their gallery order; the one with the lower gallery
-index ranks first, whether or not it is a correct match.
+Tie rule: gallery entries are ranked by a stable sort of the distances, so entries at exactly
+the same distance keep their gallery order; the one with the lower gallery index ranks first,
+whether or not it is a correct match.
 
 The work is vectorised over chunks of queries, so memory stays proportional to
-`chunk_size x gallery size` however many queries there are. This module must not import
-TensorFlow: the evaluation commands and the benchmark run without it.
+`chunk_size x gallery size` however many queries there are.
 """
 
 from __future__ import annotations
@@ -26,80 +19,12 @@ import numpy as np
 
 from core.errors import DatasetError, ReidError
 
-# Reserved labels of the Market-1501 layout (same values as training.datasets.common).
+# Reserved labels of the Market-1501 layout (the same values as the dataset readers use).
 JUNK_IDENTITY = -1
 DISTRACTOR_IDENTITY = 0
 
 _DEFAULT_CHUNK = 256
-_EPS = 1e-12
 
-
-# --------------------------------------------------------------------------------------------
-# Distances
-# --------------------------------------------------------------------------------------------
-
-
-def _as_feature_matrix(x, name: str) -> np.ndarray:
-    """Return `x` as a 2-D float array, or raise a DatasetError naming `name`."""
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise DatasetError(
-            f"{name} must be a 2-D array of feature rows, got shape {x.shape}.",
-            "Pass one feature vector per row (N x D).",
-        )
-    return x
-
-
-def _check_same_dim(a: np.ndarray, b: np.ndarray) -> None:
-    if a.shape[1] != b.shape[1]:
-        raise DatasetError(
-            f"Query features have dimension {a.shape[1]} but gallery features {b.shape[1]}.",
-            "Compute both with the same model.",
-        )
-
-
-def _l2_normalise(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; an all-zero row stays zero instead of becoming NaN."""
-    x = x.astype(np.float32, copy=False)
-    norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64))
-    return (x / np.maximum(norms, _EPS)[:, None]).astype(np.float32, copy=False)
-
-
-def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine distance `1 - <a_i, b_j>` of every row pair, as float32 of shape (len(a), len(b)).
-
-    Rows are L2-normalised first, so features that are only nearly unit length (or not at all)
-    are still compared by angle. Values lie in [0, 2]; an all-zero row is at distance 1 from
-    everything.
-    """
-    a = _as_feature_matrix(a, "a")
-    b = _as_feature_matrix(b, "b")
-    _check_same_dim(a, b)
-    a_n, b_n = _l2_normalise(a), _l2_normalise(b)
-    out = a_n @ b_n.T
-    np.subtract(np.float32(1.0), out, out=out)
-    return out
-
-
-def euclidean_distance(a: np.ndarray, b: np.ndarray, *, chunk_size: int = 1024) -> np.ndarray:
-    """Plain (not squared) Euclidean distance of every row pair, float32 (len(a), len(b)).
-
-    Uses |a|^2 + |b|^2 - 2 a.b in float64, one chunk of rows of `a` at a time, so the result
-    is accurate near zero while the float64 scratch stays at `chunk_size x len(b)`.
-    """
-    a = _as_feature_matrix(a, "a").astype(np.float64, copy=False)
-    b = _as_feature_matrix(b, "b").astype(np.float64, copy=False)
-    _check_same_dim(a, b)
-    out = np.empty((len(a), len(b)), dtype=np.float32)
-    sq_b = np.einsum("ij,ij->i", b, b)
-    for start in range(0, len(a), chunk_size):
-        rows = a[start : start + chunk_size]
-        sq = np.einsum("ij,ij->i", rows, rows)[:, None] + sq_b[None, :] - 2.0 * (rows @ b.T)
-        out[start : start + chunk_size] = np.sqrt(np.maximum(sq, 0.0))
-    return out
-
-
-# --------------------------------------------------------------------------------------------
 # Ranking
 #
 # Both paths below compute, per query, the 1-based positions of the correct matches in the
@@ -327,101 +252,3 @@ def evaluate_ranking(
         "num_valid_queries": num_valid,
         "num_queries_without_match": num_q - num_valid,
     }
-
-
-# --------------------------------------------------------------------------------------------
-# Random-gallery validation (the protocol of the original training code)
-# --------------------------------------------------------------------------------------------
-
-
-def random_gallery_indices(
-    identities: np.ndarray, cameras: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """One probe and one gallery image index per identity, for a random-gallery CMC trial.
-
-    Where an identity was seen by more than one camera, two different cameras are drawn and one
-    image of each is taken (the first is the probe); otherwise two different images of its only
-    camera are taken. Identities with a single image, and junk images (negative labels), are
-    skipped; label 0 is an ordinary identity here, as training labels may start at 0. Pairs
-    come in increasing identity order; the result depends only on the inputs and the state of
-    `rng`.
-    """
-    identities = np.asarray(identities)
-    cameras = np.asarray(cameras)
-    if identities.ndim != 1 or cameras.shape != identities.shape:
-        raise DatasetError(
-            f"identities {identities.shape} and cameras {cameras.shape} must be 1-D arrays "
-            "of the same length.",
-            "Pass one identity and one camera label per image.",
-        )
-    image_index = np.flatnonzero(identities >= 0)
-    by_identity = image_index[np.argsort(identities[image_index], kind="stable")]
-    labels, starts = np.unique(identities[by_identity], return_index=True)
-    groups = np.split(by_identity, starts[1:]) if len(labels) else []
-
-    probes, gallery = [], []
-    for members in groups:
-        if len(members) < 2:
-            continue
-        member_cams = cameras[members]
-        unique_cams = np.unique(member_cams)
-        if len(unique_cams) > 1:
-            cam_a, cam_b = rng.choice(unique_cams, size=2, replace=False)
-            probes.append(rng.choice(members[member_cams == cam_a]))
-            gallery.append(rng.choice(members[member_cams == cam_b]))
-        else:
-            first, second = rng.choice(members, size=2, replace=False)
-            probes.append(first)
-            gallery.append(second)
-    return np.asarray(probes, dtype=np.int64), np.asarray(gallery, dtype=np.int64)
-
-
-def _first_match_ranks(dist: np.ndarray) -> np.ndarray:
-    """1-based rank of the diagonal entry in each row, with the stable-sort tie rule.
-
-    Row i's correct match is column i; its rank is one plus the number of columns that are
-    strictly closer, or equally close and earlier in gallery order.
-    """
-    diag = np.diagonal(dist)[:, None]
-    cols = np.arange(dist.shape[1])
-    earlier = cols[None, :] < np.arange(dist.shape[0])[:, None]
-    ahead = (dist < diag) | ((dist == diag) & earlier)
-    return ahead.sum(axis=1) + 1
-
-
-def random_gallery_cmc(
-    features: np.ndarray,
-    identities: np.ndarray,
-    cameras: np.ndarray,
-    rng: np.random.Generator,
-    num_trials: int = 5,
-    max_rank: int = 20,
-) -> np.ndarray:
-    """Mean CMC (shape (max_rank,)) over `num_trials` random galleries, by cosine distance.
-
-    Each trial draws pairs with `random_gallery_indices` and ranks every probe against the
-    gallery images of all identities; the gallery holds exactly one correct match per probe.
-    `cmc[0]` is the validation rank-1 the training loop reports. Ranks beyond the gallery size
-    have CMC 1.
-    """
-    features = _as_feature_matrix(features, "features")
-    if len(features) != len(np.asarray(identities)):
-        raise DatasetError(
-            f"{len(features)} feature rows but {len(np.asarray(identities))} identity labels.",
-            "Pass one identity and camera label per feature row.",
-        )
-    if num_trials < 1 or max_rank < 1:
-        raise ValueError("num_trials and max_rank must be at least 1")
-    total = np.zeros(max_rank, dtype=np.float64)
-    for _ in range(num_trials):
-        probes, gallery = random_gallery_indices(identities, cameras, rng)
-        if len(probes) == 0:
-            raise DatasetError(
-                "No identity in the validation split has two images, so no probe/gallery "
-                "pair can be formed.",
-                "Use a validation split with at least two images per identity.",
-            )
-        ranks = _first_match_ranks(cosine_distance(features[probes], features[gallery]))
-        hist = np.bincount(np.minimum(ranks, max_rank + 1) - 1, minlength=max_rank + 1)
-        total += np.cumsum(hist[:max_rank]) / len(probes)
-    return total / num_trials

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core.errors import DatasetError, ReidError
-from training.evaluation import (
+from ranking import (
     cosine_distance,
     euclidean_distance,
     evaluate_ranking,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.errors import ReidError
-from training.plots import (
+from evaluation.plots import (
     BORDER,
     CAPTION,
     GAP,

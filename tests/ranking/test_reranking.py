@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core.errors import DatasetError
-from training.evaluation import cosine_distance, evaluate_ranking
-from training.reranking import rerank
+from ranking import cosine_distance, evaluate_ranking
+from ranking.reranking import rerank
 
 
 def plain_rerank(query, gallery, k1, k2, lam, metric="cosine"):

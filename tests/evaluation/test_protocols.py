@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import DatasetError
-from training.datasets.common import Dataset, ImageSet
-from training.evaluation import evaluate_ranking
-from training.protocols import (
+from evaluation.protocols import (
     RankingSettings,
     build_protocol,
     evaluate_protocol,
@@ -16,6 +14,8 @@ from training.protocols import (
     query_gallery_splits,
     tracklet_means,
 )
+from ranking import evaluate_ranking
+from training.datasets.common import Dataset, ImageSet
 
 
 def image_set(names, identities, cameras, tracklets=None) -> ImageSet:
@@ -139,7 +139,7 @@ def test_dataset_without_query_or_gallery_is_a_clear_error():
             query_gallery_splits(dataset)
         assert hint in error.value.fix
     with pytest.raises(DatasetError, match="metric"):
-        from training.protocols import distance_matrix
+        from evaluation.protocols import distance_matrix
 
         protocol = build_protocol(
             Dataset(name="folder", train=train, query=train, gallery=train),

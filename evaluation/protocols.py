@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import DatasetError
+from ranking import cosine_distance, euclidean_distance, evaluate_ranking
+from ranking.reranking import METRICS, rerank
 from training.datasets.common import Dataset, ImageSet
-from training.evaluation import cosine_distance, euclidean_distance, evaluate_ranking
-from training.reranking import METRICS, rerank
 
 _EPS = 1e-12
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.errors import DatasetError
-from training.evaluation import cosine_distance
+from ranking.distances import cosine_distance
 
 K1 = 20
 K2 = 6

@@ -22,7 +22,7 @@ import numpy as np
 
 from core.atomic import write_bytes_atomic
 from core.errors import ReidError
-from training.evaluation import JUNK_IDENTITY
+from ranking import JUNK_IDENTITY
 
 GREEN = (40, 170, 40)
 RED = (40, 40, 220)

@@ -17,7 +17,7 @@ import pytest
 from scipy.io import loadmat, savemat
 
 from core.errors import DatasetError, ModelError
-from reid.evaluate import (
+from evaluation.cli import (
     add_evaluate_arguments,
     add_extract_features_arguments,
     add_plot_training_arguments,
@@ -265,7 +265,7 @@ def test_evaluate_onnx_needs_no_tensorflow(onnx_model, small_market, tmp_path):
     out = tmp_path / "report.json"
     code = (
         "import sys; sys.modules['tensorflow'] = None\n"
-        "import argparse, reid.evaluate as c\n"
+        "import argparse, evaluation.cli as c\n"
         "p = argparse.ArgumentParser(); c.add_evaluate_arguments(p)\n"
         "sys.exit(c.run_evaluate(p.parse_args(sys.argv[1:])))\n"
     )
