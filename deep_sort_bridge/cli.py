@@ -9,15 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import time
-from pathlib import Path
 
-import numpy as np
-
-from core.atomic import write_json_atomic
-from core.errors import DatasetError, ModelError, ReidError
-from deep_sort_bridge import mot_io
+from core.errors import ReidError
 
 API_KEY_ENV = "REID_API_KEY"
 
@@ -82,45 +75,18 @@ def add_generate_detections_arguments(parser: argparse.ArgumentParser) -> None:
     _progress_option(parser)
 
 
-def _crop_encoder(args: argparse.Namespace):
-    """The function crops -> features, and a description of it for the summary."""
-    if args.batch_size < 1:
-        raise ReidError("--batch-size must be at least 1.", "Pass a positive batch size.")
-    if args.remote and args.model:
-        raise ReidError("Pass either --model or --remote, not both.", "Drop one of them.")
-    if args.remote:
-        try:
-            from serving.client import EmbeddingClient
-        except ImportError as error:
-            raise ReidError(
-                f"The service client cannot be loaded ({error}).",
-                "Install the serving extra: pip install 'reid-deepsort[serve]'.",
-            ) from None
-        client = EmbeddingClient(args.remote, api_key=os.environ.get(args.api_key_env) or None)
-        return client.embed, {"model": args.remote, "backend": "remote"}
-    if not args.model:
-        raise ModelError(
-            "No appearance model given.",
-            "Pass --model model.onnx (or a frozen .pb / SavedModel), or --remote URL of "
-            "`reid serve`.",
-        )
-    from encoder import Encoder
+def run_generate_detections(args: argparse.Namespace) -> int:
+    from deep_sort_bridge.generate import crop_encoder, generate_detections
 
-    encoder = Encoder(
-        args.model,
+    encode, description = crop_encoder(
+        model=args.model,
+        remote=args.remote,
+        api_key=os.environ.get(args.api_key_env) or None,
         backend=args.backend,
         batch_size=args.batch_size,
         threads=args.threads,
         precision=args.precision,
     )
-    description = {"model": str(args.model), "backend": encoder.backend}
-    return encoder.encode, {**description, "precision": encoder.precision}
-
-
-def run_generate_detections(args: argparse.Namespace) -> int:
-    from deep_sort_bridge.generate import generate_detections
-
-    encode, description = _crop_encoder(args)
     summary = generate_detections(
         encode,
         args.mot_dir,
@@ -204,72 +170,17 @@ def tracker_config(args: argparse.Namespace):
     )
 
 
-def _sequence_detections(sequence_dir: Path, detections_dir: Path | None, appearance: bool):
-    if detections_dir is not None:
-        matrix = mot_io.load_detection_matrix(detections_dir / f"{sequence_dir.name}.npy")
-        if appearance and matrix.shape[1] <= mot_io.DETECTION_COLUMNS:
-            raise DatasetError(
-                f"{detections_dir / sequence_dir.name}.npy has no feature columns.",
-                "Run `reid generate-detections` to add them, or track with --appearance off.",
-            )
-        return matrix
-    if appearance:
-        raise DatasetError(
-            "Tracking with appearance needs the features of generate-detections.",
-            "Pass --detections DIR (the --output_dir of `reid generate-detections`), or "
-            "track with --appearance off to use det/det.txt alone.",
-        )
-    return mot_io.read_detections(sequence_dir / "det" / "det.txt")
-
-
 def run_track(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+    from deep_sort_bridge.sequences import track_sequences
 
-    from deep_sort_bridge.tracking import frame_range, track_sequence
-
-    config = tracker_config(args)
-    sequences = mot_io.list_sequences(args.mot_dir)
-    detections_dir = Path(args.detections).expanduser() if args.detections else None
-    if detections_dir is not None and not detections_dir.is_dir():
-        raise DatasetError(
-            f"Detections folder {detections_dir} does not exist.",
-            "Pass the --output_dir of `reid generate-detections`.",
-        )
-    output_dir = Path(args.output_dir).expanduser()
-    if output_dir.exists() and not output_dir.is_dir():
-        raise DatasetError(f"Output path {output_dir} is a file.", "Pass a folder path.")
-    entries = []
-    for sequence_dir in sequences:
-        started = time.perf_counter()
-        detections = _sequence_detections(sequence_dir, detections_dir, config.appearance)
-        info = mot_io.read_seqinfo(sequence_dir)
-        frames = frame_range(detections, list(mot_io.frame_files(info.image_dir)))
-        results = track_sequence(detections, frames, config)
-        path = output_dir / f"{sequence_dir.name}.txt"
-        mot_io.write_results(path, results)
-        seconds = time.perf_counter() - started
-        entry = {
-            "sequence": sequence_dir.name,
-            "results": str(path),
-            "frames": len(frames),
-            "detections": len(detections),
-            "tracks": len(np.unique(results[:, 1])),
-            "boxes": len(results),
-            "seconds": round(seconds, 3),
-            "frames_per_second": round(len(frames) / seconds, 1) if seconds > 0 else 0.0,
-        }
-        if args.render:
-            from deep_sort_bridge.render import render_sequence
-
-            entry["render"] = render_sequence(
-                sequence_dir, results, args.render, progress=not args.no_progress
-            )
-        entries.append(entry)
-        print(
-            f"{sequence_dir.name}: {entry['tracks']} tracks, {entry['boxes']} boxes over "
-            f"{entry['frames']} frames -> {path}"
-        )
-    write_json_atomic(output_dir / "track.json", {"config": asdict(config), "sequences": entries})
+    track_sequences(
+        args.mot_dir,
+        args.output_dir,
+        tracker_config(args),
+        detections_dir=args.detections,
+        render_dir=args.render,
+        progress=not args.no_progress,
+    )
     return 0
 
 
@@ -291,65 +202,17 @@ def add_mot_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_mot_eval(args: argparse.Namespace) -> int:
     from deep_sort_bridge import metrics
+    from deep_sort_bridge.sequences import score_sequences
 
-    results_dir = Path(args.results).expanduser()
-    if not results_dir.is_dir():
-        raise DatasetError(
-            f"Results folder {results_dir} does not exist.",
-            "Pass the --output_dir of `reid track` (it holds <sequence>.txt files).",
-        )
-    accumulators, missing, no_gt = {}, [], []
-    results_of = {}
-    for sequence_dir in mot_io.list_sequences(args.mot_dir):
-        gt_path = sequence_dir / "gt" / "gt.txt"
-        result_path = results_dir / f"{sequence_dir.name}.txt"
-        if not gt_path.is_file():
-            no_gt.append(sequence_dir.name)
-            continue
-        if not result_path.is_file():
-            missing.append(sequence_dir.name)
-            continue
-        results = mot_io.read_results(result_path)
-        accumulators[sequence_dir.name] = metrics.accumulate(
-            mot_io.read_groundtruth(gt_path), results
-        )
-        results_of[sequence_dir] = results
-    if no_gt:
-        print(f"warning: no gt/gt.txt in {', '.join(no_gt)}; not scored.", file=sys.stderr)
-    if missing:
-        print(
-            f"warning: no results for {', '.join(missing)} in {results_dir}; not scored.",
-            file=sys.stderr,
-        )
-    if not accumulators:
-        raise DatasetError(
-            f"Nothing to score: no sequence of {args.mot_dir} has both ground truth and a "
-            f"result file in {results_dir}.",
-            "Run `reid track` on sequences with gt/gt.txt (e.g. MOT17/train) first.",
-        )
-    scores = metrics.score(accumulators)
-    output = Path(args.output) if args.output else results_dir / "mot_eval.json"
-    report = {
-        "mot_dir": str(args.mot_dir),
-        "results": str(results_dir),
-        "scores": scores,
-        "unscored": {"no_groundtruth": no_gt, "no_results": missing},
-        "conventions": (
-            "MOTChallenge: results matched to distractor classes (2, 7, 8, 12) are removed; "
-            "only class-1 boxes with consider flag 1 are scored; IoU >= 0.5 to match; "
-            "MOTP is the mean IoU of matches."
-        ),
-    }
-    if args.render:
-        from deep_sort_bridge.render import render_sequence
-
-        report["render"] = {
-            d.name: render_sequence(d, r, args.render, progress=not args.no_progress)
-            for d, r in results_of.items()
-        }
-    write_json_atomic(output, report)
-    print(metrics.format_table(scores))
-    print(f"Scores: {output}")
+    report = score_sequences(
+        args.mot_dir,
+        args.results,
+        output=args.output,
+        render_dir=args.render,
+        progress=not args.no_progress,
+    )
+    print(metrics.format_table(report["scores"]))
+    print(f"Scores: {report['output']}")
     return 0
 
 

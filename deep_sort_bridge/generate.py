@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from core.atomic import write_json_atomic
 from core.contract import FEATURE_DIM
-from core.errors import DatasetError, ModelError
+from core.errors import DatasetError, ModelError, ReidError
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.frames import prefetch, read_frame
 from encoder.crops import crop_boxes
@@ -159,6 +159,50 @@ def _checked_features(features, count: int) -> np.ndarray:
             "Check the model file (re-export it from a finished checkpoint).",
         )
     return features
+
+
+def crop_encoder(
+    model: str | None,
+    remote: str | None = None,
+    api_key: str | None = None,
+    backend: str = "auto",
+    batch_size: int = 128,
+    threads: int | None = None,
+    precision: str = "fp32",
+):
+    """The function crops -> features, and a description of it for the summary.
+
+    model: .onnx, .pb or SavedModel, run by `encoder.Encoder`; or remote: the URL of
+    `reid serve` (api_key its key). backend, threads, precision: the Encoder's choices.
+    batch_size: crops per call.
+    """
+    if batch_size < 1:
+        raise ReidError("--batch-size must be at least 1.", "Pass a positive batch size.")
+    if remote and model:
+        raise ReidError("Pass either --model or --remote, not both.", "Drop one of them.")
+    if remote:
+        try:
+            from serving.client import EmbeddingClient
+        except ImportError as error:
+            raise ReidError(
+                f"The service client cannot be loaded ({error}).",
+                "Install the serving extra: pip install 'reid-deepsort[serve]'.",
+            ) from None
+        client = EmbeddingClient(remote, api_key=api_key)
+        return client.embed, {"model": remote, "backend": "remote"}
+    if not model:
+        raise ModelError(
+            "No appearance model given.",
+            "Pass --model model.onnx (or a frozen .pb / SavedModel), or --remote URL of "
+            "`reid serve`.",
+        )
+    from encoder import Encoder
+
+    encoder = Encoder(
+        model, backend=backend, batch_size=batch_size, threads=threads, precision=precision
+    )
+    description = {"model": str(model), "backend": encoder.backend}
+    return encoder.encode, {**description, "precision": encoder.precision}
 
 
 def generate_detections(

@@ -34,33 +34,34 @@ def main() -> int:
     parser.add_argument("--output", default="compare_appearance.json")
     args = parser.parse_args()
 
-    from deep_sort_bridge import metrics, mot_io
+    from deep_sort_bridge import metrics
     from deep_sort_bridge.generate import generate_detections
-    from deep_sort_bridge.tracking import TrackerConfig, frame_range, track_sequence
+    from deep_sort_bridge.sequences import score_sequences, track_sequences
+    from deep_sort_bridge.tracking import TrackerConfig
     from encoder import Encoder
 
     workdir = Path(tempfile.mkdtemp(prefix="compare_appearance_"))
     mot_dir = Path(args.mot_dir) if args.mot_dir else workdir / "mot"
     if args.mot_dir is None:
-        from training.datasets.synthetic_mot import SynthMotConfig, write_synthetic_mot
+        from synthetic.mot import SynthMotConfig, write_synthetic_mot
 
         config = SynthMotConfig(sequences=args.sequences, seed=args.seed)
         write_synthetic_mot(mot_dir, config, progress=False)
     encoder = Encoder(args.model)
     generate_detections(encoder.encode, mot_dir, workdir / "detections", progress=True)
 
-    accumulators: dict[str, dict] = {"appearance": {}, "overlap_only": {}}
-    for sequence in mot_io.list_sequences(mot_dir):
-        gt_path = sequence / "gt" / "gt.txt"
-        if not gt_path.is_file():
-            continue
-        gt = mot_io.read_groundtruth(gt_path)
-        detections = mot_io.load_detection_matrix(workdir / "detections" / f"{sequence.name}.npy")
-        frames = frame_range(detections, list(mot_io.frame_files(sequence / "img1")))
-        for mode, appearance in (("appearance", True), ("overlap_only", False)):
-            results = track_sequence(detections, frames, TrackerConfig(appearance=appearance))
-            accumulators[mode][sequence.name] = metrics.accumulate(gt, results)
-    scores = {mode: metrics.score(accs) for mode, accs in accumulators.items()}
+    scores = {}
+    for mode, appearance in (("appearance", True), ("overlap_only", False)):
+        results_dir = workdir / f"results_{mode}"
+        track_sequences(
+            mot_dir,
+            results_dir,
+            TrackerConfig(appearance=appearance),
+            detections_dir=workdir / "detections",
+            progress=False,
+            log=lambda message: None,
+        )
+        scores[mode] = score_sequences(mot_dir, results_dir)["scores"]
     for mode, table in scores.items():
         print(f"\n{mode}:\n{metrics.format_table(table)}")
     overall = {mode: table["OVERALL"] for mode, table in scores.items()}
