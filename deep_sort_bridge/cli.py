@@ -11,6 +11,8 @@ import argparse
 import os
 
 from core.errors import ReidError
+from encoder.runtime import BACKENDS
+from encoder.runtime import PRECISIONS as ENCODER_PRECISIONS
 
 API_KEY_ENV = "REID_API_KEY"
 
@@ -59,11 +61,11 @@ def add_generate_detections_arguments(parser: argparse.ArgumentParser) -> None:
         default=128,
         help="crops per encoder call, gathered across frames (larger runs faster on CPU)",
     )
-    parser.add_argument("--backend", choices=("auto", "onnxruntime", "tensorflow"), default="auto")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto")
     parser.add_argument("--threads", type=int, default=None, help="encoder threads")
     parser.add_argument(
         "--precision",
-        choices=("fp32", "bf16"),
+        choices=ENCODER_PRECISIONS,
         default="fp32",
         help="bf16 runs a frozen .pb in bfloat16 on CPUs that have it (faster, cosine ~0.995)",
     )

@@ -14,6 +14,8 @@ import numpy as np
 
 from core.atomic import write_bytes_atomic
 from core.io import is_image_name, npy_bytes
+from encoder.export import FORMATS as EXPORT_FORMATS
+from encoder.runtime import BACKENDS
 
 
 def add_freeze_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +46,7 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="as for `reid freeze`")
     parser.add_argument(
         "--format",
-        choices=("savedmodel", "onnx", "frozen"),
+        choices=EXPORT_FORMATS,
         required=True,
         help="savedmodel (folder), onnx (file) or frozen (deep_sort .pb, as `reid freeze`)",
     )
@@ -83,7 +85,7 @@ def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
         help="write an N x 128 float32 .npy (rows in argument order, folders sorted by name); "
         "without it the features are printed, one image per line",
     )
-    parser.add_argument("--backend", choices=("auto", "onnxruntime", "tensorflow"), default="auto")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads")
 

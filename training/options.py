@@ -1,0 +1,21 @@
+"""Names of training's choices, free of TensorFlow so command lines can list them quickly."""
+
+from __future__ import annotations
+
+LOSSES = ("cosine-softmax", "magnet", "triplet", "cosine-softmax+triplet")
+DEVICES = ("auto", "cpu", "gpu", "npu")
+PRECISIONS = ("auto", "fp32", "mixed")
+STRATEGIES = ("auto", "none", "mirrored", "multiworker")
+LR_SCHEDULES = ("constant", "cosine")
+AUGMENTATIONS = ("flip", "scale", "pad-crop", "color-jitter", "blur", "erasing")
+
+
+def parse_augmentations(text: str) -> tuple[str, ...]:
+    """'flip,erasing' -> ('flip', 'erasing'); 'none' or '' -> (); unknown names raise ValueError."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip() and n.strip() != "none")
+    unknown = [n for n in names if n not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(
+            f"unknown augmentation {', '.join(unknown)}; choose from {', '.join(AUGMENTATIONS)}"
+        )
+    return names
