@@ -13,6 +13,7 @@ import os
 import sys
 
 from core.errors import ReidError
+from core.native_logs import filter_native_stderr
 
 # (command, help, module, argument adder, runner)
 COMMANDS = (
@@ -46,10 +47,10 @@ COMMANDS = (
 
 # `reid synth KIND`: synthetic datasets.
 SYNTH_KINDS = (
-    ("market1501", "synthetic people in the Market-1501 layout", "training.datasets.synthetic",
+    ("market1501", "synthetic people in the Market-1501 layout", "synthetic.cli",
      "add_synth_market_arguments", "run_synth_market"),
     ("mot", "a synthetic MOTChallenge sequence with gt and noisy detections",
-     "training.datasets.synthetic_mot", "add_synth_mot_arguments", "run_synth_mot"),
+     "synthetic.cli", "add_synth_mot_arguments", "run_synth_mot"),
 )  # fmt: skip
 
 
@@ -76,7 +77,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; `argv` None means the process's own command line (the console script)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if argv is None and os.environ.get("REID_NATIVE_LOGS") != "1":
+        filter_native_stderr()  # REID_NATIVE_LOGS=1 shows TensorFlow's start-up notices
     args = _build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
