@@ -2,7 +2,7 @@
 
 Output per sequence: `<sequence>.npy`, N x (10 + D) float64 rows, the 10 MOT detection columns
 (padded with -1) then the D feature values, in frame order: what deep_sort's
-`deep_sort_app.py` and `evaluate_motchallenge.py` read (DESIGN section 4).
+`deep_sort_app.py` and `evaluate_motchallenge.py` read (see the README, "Tracking").
 
 Compared with deep_sort's own tool, frames are decoded and cropped ahead in background threads
 and the crops of consecutive frames fill whole encoder batches (the remainder waits for the next

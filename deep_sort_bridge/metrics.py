@@ -107,7 +107,7 @@ def _motmetrics():
 
 
 def accumulate(gt: np.ndarray, results: np.ndarray):
-    """A motmetrics accumulator of one sequence: gt (N x 9), results (M x 6) per DESIGN 4."""
+    """A motmetrics accumulator of one sequence: gt (N x 9), results (M x 6), MOTChallenge rows."""
     mm = _motmetrics()
 
     accumulator = mm.MOTAccumulator(auto_id=False)

@@ -1,9 +1,9 @@
 """MOTChallenge files: sequences, frames, seqinfo.ini, detection, ground-truth and result files.
 
-Layout (DESIGN section 4): a MOT folder holds one folder per sequence with `img1/000001.jpg ...`,
-`seqinfo.ini`, `det/det.txt` and optionally `gt/gt.txt`. Text files are comma separated, one
-box per line, frame numbers 1-based. Every reader checks what it reads and names the file, the
-line and the fix when something is wrong.
+Layout (the MOTChallenge convention): a MOT folder holds one folder per sequence with
+`img1/000001.jpg ...`, `seqinfo.ini`, `det/det.txt` and optionally `gt/gt.txt`. Text files are
+comma separated, one box per line, frame numbers 1-based. Every reader checks what it reads and
+names the file, the line and the fix when something is wrong.
 """
 
 from __future__ import annotations
