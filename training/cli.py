@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from training.options import (
+    AUGMENTATIONS,
+    DEVICES,
+    LOSSES,
+    LR_SCHEDULES,
+    PRECISIONS,
+    STRATEGIES,
+)
 from training.train import TrainConfig
 
 DATASETS = ("market1501", "mars", "folder")
@@ -16,21 +24,19 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-dir", default=None, help="run folder (default runs/<dataset>); rerun to resume"
     )
-    parser.add_argument(
-        "--loss", choices=("cosine-softmax", "magnet", "triplet"), default=defaults.loss
-    )
+    parser.add_argument("--loss", choices=LOSSES, default=defaults.loss)
     parser.add_argument(
         "--batch-size", type=int, default=defaults.batch_size, help="P x K images (K=4)"
     )
     parser.add_argument("--images-per-identity", type=int, default=defaults.images_per_identity)
     parser.add_argument("--steps", type=int, default=defaults.steps, help="total training steps")
     parser.add_argument("--lr", type=float, default=defaults.lr, help="Adam learning rate")
-    parser.add_argument("--device", choices=("auto", "cpu", "gpu", "npu"), default="auto")
-    parser.add_argument("--precision", choices=("auto", "fp32", "mixed"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
         "--strategy",
-        choices=("auto", "none", "mirrored", "multiworker"),
+        choices=STRATEGIES,
         default=defaults.strategy,
         help="distribution over devices/machines (multiworker reads TF_CONFIG)",
     )
@@ -45,6 +51,42 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="batch-norm moving-average momentum (default 0.999, less for runs under 10k steps)",
+    )
+    recipe = parser.add_argument_group("recipe (defaults: see the README's ablation table)")
+    recipe.add_argument(
+        "--augment",
+        default=defaults.augmentations,
+        help=f"comma-separated training augmentations from {', '.join(AUGMENTATIONS)}, or none",
+    )
+    recipe.add_argument(
+        "--initial-kappa",
+        type=float,
+        default=defaults.initial_kappa,
+        help="start value of the learned cosine-softmax scale (reference: softplus(0) = 0.69)",
+    )
+    recipe.add_argument(
+        "--fixed-kappa",
+        type=float,
+        default=defaults.fixed_kappa,
+        help="a constant cosine-softmax scale instead of a learned one (NormFace/CosFace)",
+    )
+    recipe.add_argument("--margin", type=float, default=defaults.margin, help="cosine margin")
+    recipe.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    recipe.add_argument(
+        "--triplet-weight",
+        type=float,
+        default=defaults.triplet_weight,
+        help="weight of the triplet term with --loss cosine-softmax+triplet",
+    )
+    recipe.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule)
+    recipe.add_argument(
+        "--warmup-fraction",
+        type=float,
+        default=defaults.warmup_fraction,
+        help="share of --steps spent warming the learning rate up",
+    )
+    recipe.add_argument(
+        "--weight-decay", type=float, default=defaults.weight_decay, help="L2 on kernels"
     )
     parser.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction)
     parser.add_argument("--validate-every", type=int, default=defaults.validate_every)
@@ -72,6 +114,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         validate_every=args.validate_every,
         checkpoint_every=args.checkpoint_every,
         log_every=args.log_every,
+        augmentations=args.augment,
+        initial_kappa=args.initial_kappa,
+        fixed_kappa=args.fixed_kappa,
+        margin=args.margin,
+        label_smoothing=args.label_smoothing,
+        triplet_weight=args.triplet_weight,
+        lr_schedule=args.lr_schedule,
+        warmup_fraction=args.warmup_fraction,
+        weight_decay=args.weight_decay,
     )
 
 

@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
 SCALE_PENALTY = 0.1  # the reference's l2_regularizer(1e-1) on the free scale parameter
 
 
-class CosineSoftmaxHead(keras.layers.Layer):
-    """Cosine-softmax logits: kappa * f^T w_k with unit class vectors w_k and no bias.
+def inverse_softplus(value: float) -> float:
+    """The s with softplus(s) = value, for starting the learned scale at a chosen kappa."""
+    if value <= 0:
+        raise ValueError(f"kappa must be positive, got {value}")
+    return value + math.log(-math.expm1(-value))
 
-    kappa = softplus(s) with s a learned scalar starting at 0; the penalty 0.1 * s^2 / 2 keeps it
-    from growing without bound. Weight and scale names match the reference's "ball" scope.
+
+class CosineSoftmaxHead(keras.layers.Layer):
+    """Cosine-softmax logits: kappa * (f^T w_k - margin on the true class), unit w_k, no bias.
+
+    num_classes: identities to classify.
+    initial_kappa: None for the reference's learned kappa = softplus(s) with s starting at 0 and
+        the penalty 0.1 * s^2 / 2; a value starts the learned s at inverse_softplus(value).
+    fixed_kappa: a constant scale instead (NormFace / CosFace); no learned scale then.
+    margin: additive cosine margin subtracted from the true class's cosine (CosFace); 0 = none.
+
+    Weight and scale names match the reference's "ball" scope.
     """
 
-    def __init__(self, num_classes: int, **kwargs):
+    def __init__(
+        self,
+        num_classes: int,
+        initial_kappa: float | None = None,
+        fixed_kappa: float | None = None,
+        margin: float = 0.0,
+        **kwargs,
+    ):
         kwargs.setdefault("name", "ball")
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.num_classes = int(num_classes)
+        self.initial_kappa = initial_kappa
+        self.fixed_kappa = fixed_kappa
+        self.margin = float(margin)
 
     def build(self, input_shape):
         self.mean_vectors = self.add_weight(
@@ -27,21 +51,41 @@ class CosineSoftmaxHead(keras.layers.Layer):
             shape=(input_shape[-1], self.num_classes),
             initializer=keras.initializers.TruncatedNormal(stddev=1e-3),
         )
+        start = 0.0 if self.initial_kappa is None else inverse_softplus(self.initial_kappa)
         self.scale = self.add_weight(
             name="scale",
             shape=(),
-            initializer="zeros",
-            regularizer=lambda s: SCALE_PENALTY * ops.square(s) / 2,
+            initializer=keras.initializers.Constant(start),
+            regularizer=None if self.fixed_kappa else lambda s: SCALE_PENALTY * ops.square(s) / 2,
+            trainable=not self.fixed_kappa,
         )
 
     def kappa(self):
+        if self.fixed_kappa:
+            return ops.convert_to_tensor(float(self.fixed_kappa))
         return ops.softplus(self.scale)
 
-    def call(self, features):
+    def cosines(self, features):
+        """Cosine of each feature to each class vector, (N, num_classes)."""
         weights = self.mean_vectors / ops.sqrt(
             ops.maximum(ops.sum(ops.square(self.mean_vectors), axis=0, keepdims=True), 1e-12)
         )
-        return self.kappa() * ops.matmul(ops.cast(features, "float32"), weights)
+        return ops.matmul(ops.cast(features, "float32"), weights)
+
+    def logits(self, cosines, labels=None):
+        """Scaled logits from `cosines`; with `labels` (training) the margin is applied."""
+        if labels is not None and self.margin:
+            cosines = cosines - self.margin * ops.one_hot(labels, self.num_classes)
+        return self.kappa() * cosines
+
+    def call(self, features, labels=None):
+        return self.logits(self.cosines(features), labels)
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "initial_kappa": self.initial_kappa,
+            "fixed_kappa": self.fixed_kappa,
+            "margin": self.margin,
+        }

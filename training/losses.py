@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-LOSSES = ("cosine-softmax", "magnet", "triplet")
-
 
 def squared_distances(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     """Pairwise squared Euclidean distances between the rows of a and b, shape (len(a), len(b))."""
@@ -17,11 +15,24 @@ def squared_distances(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return a_norms + b_norms - 2.0 * tf.matmul(a, b, transpose_b=True)
 
 
-def cosine_softmax_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-    """Mean sparse softmax cross-entropy of the cosine-softmax logits."""
-    return tf.reduce_mean(
-        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+def cosine_softmax_loss(
+    logits: tf.Tensor, labels: tf.Tensor, label_smoothing: float = 0.0
+) -> tf.Tensor:
+    """Mean softmax cross-entropy of the cosine-softmax logits.
+
+    `label_smoothing` e moves e of the target mass evenly onto all classes (Szegedy et al.
+    2016), so the classifier stops pushing training identities to certainty.
+    """
+    if not label_smoothing:
+        return tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        )
+    num_classes = tf.shape(logits)[1]
+    targets = tf.one_hot(labels, num_classes, dtype=logits.dtype)
+    targets = targets * (1.0 - label_smoothing) + label_smoothing / tf.cast(
+        num_classes, logits.dtype
     )
+    return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=logits))
 
 
 def batch_hard_triplet_loss(features: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:

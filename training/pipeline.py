@@ -1,7 +1,7 @@
 """tf.data input pipelines: identity-balanced training batches and plain inference batches.
 
 Images are decoded in parallel, resized to 128 x 64 when needed and scaled to RGB in [0, 1];
-training batches get the reference's only augmentation, a random horizontal flip.
+training batches get the augmentations a run names (`training.augment`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from core.contract import IMAGE_SHAPE
+from training.augment import REFERENCE_AUGMENTATIONS, augment
 from training.sampler import IdentityBalancedSampler
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -57,11 +58,13 @@ def training_dataset(
     num_shards: int = 1,
     shard_index: int = 0,
     replica_batch_size: int | None = None,
+    augmentations: tuple[str, ...] = REFERENCE_AUGMENTATIONS,
 ) -> tf.data.Dataset:
     """Endless (images, labels) batches of P x K images from `start_step` on, deterministic.
 
     With several shards (workers), shard i reads the i-th contiguous slice of every global batch;
     `replica_batch_size` then cuts each slice into the batches of this worker's replicas.
+    `augmentations` names the transforms of `training.augment` applied to each image.
     """
     paths = tf.constant(np.asarray(paths, dtype=str))
     labels = tf.constant(np.asarray(labels, dtype=np.int32))
@@ -82,8 +85,8 @@ def training_dataset(
     def load(index, step, position):
         image = decode_image(tf.gather(paths, index))
         position += shard_index * batch_size
-        flip_seed = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + step, position])
-        image = tf.image.stateless_random_flip_left_right(image, flip_seed)
+        image_seed = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + step, position])
+        image = augment(image, image_seed, augmentations)
         return image, tf.gather(labels, index)
 
     return (

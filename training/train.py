@@ -24,6 +24,7 @@ import numpy as np
 from core.atomic import write_json_atomic
 from core.errors import ReidError
 from core.io import timestamp
+from training.options import LOSSES, LR_SCHEDULES, parse_augmentations
 
 STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -51,6 +52,16 @@ class TrainConfig:
     keep_checkpoints: int = 3
     strategy: str = "auto"
     cpu_replicas: int = 1
+    # The recipe: the reference's values by default (see the README's ablation table).
+    augmentations: str = "flip"  # comma-separated names of training.augment.AUGMENTATIONS
+    initial_kappa: float | None = None  # None: learned scale from s = 0 as the reference
+    fixed_kappa: float | None = None  # a constant cosine-softmax scale instead of a learned one
+    margin: float = 0.0  # additive cosine margin (CosFace)
+    label_smoothing: float = 0.0
+    triplet_weight: float = 1.0  # weight of the triplet term in cosine-softmax+triplet
+    lr_schedule: str = "constant"  # or "cosine": linear warm-up then cosine decay to 0
+    warmup_fraction: float = 0.0  # share of --steps spent warming up (cosine schedule)
+    weight_decay: float = 1e-8
 
     @property
     def identities_per_batch(self) -> int:
@@ -76,6 +87,27 @@ class TrainConfig:
             raise ReidError(f"--steps must be at least 1 (got {self.steps}).")
         if self.lr <= 0:
             raise ReidError(f"--lr must be positive (got {self.lr}).")
+        if self.loss not in LOSSES:
+            raise ReidError(f"Unknown loss '{self.loss}'.", f"Use one of: {', '.join(LOSSES)}.")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ReidError(
+                f"Unknown --lr-schedule '{self.lr_schedule}'.",
+                f"Use one of: {', '.join(LR_SCHEDULES)}.",
+            )
+        if not 0.0 <= self.warmup_fraction < 1.0 or not 0.0 <= self.label_smoothing < 1.0:
+            raise ReidError(
+                "--warmup-fraction and --label-smoothing must lie in [0, 1).",
+                "Use for example --warmup-fraction 0.1 --label-smoothing 0.1.",
+            )
+        try:
+            parse_augmentations(self.augmentations)
+        except ValueError as error:
+            raise ReidError(
+                f"--augment: {error}.", "Use for example --augment flip,erasing."
+            ) from None
+
+    def uses_head(self) -> bool:
+        return self.loss.startswith("cosine-softmax")
 
 
 class StopRequest:
@@ -144,7 +176,7 @@ def _prepare_data(config: TrainConfig, log):
     return train_set, validation_set, labels, classes, sampler
 
 
-def _make_train_step(model, head, optimizer, step, loss_name: str, plan, topology):
+def _make_train_step(model, head, optimizer, step, config: TrainConfig, plan, topology):
     """One optimiser step over the global batch, as a tf.function reading a batch iterator."""
     import tensorflow as tf
 
@@ -152,6 +184,8 @@ def _make_train_step(model, head, optimizer, step, loss_name: str, plan, topolog
     from training.losses import batch_hard_triplet_loss, cosine_softmax_loss, magnet_loss
 
     metric_losses = {"magnet": magnet_loss, "triplet": batch_hard_triplet_loss}
+    metric_loss = metric_losses.get(config.loss.removeprefix("cosine-softmax+"))
+    metric_weight = config.triplet_weight if head is not None else 1.0
     strategy = topology.strategy
     variables = model.trainable_variables + (head.trainable_variables if head else [])
 
@@ -159,15 +193,18 @@ def _make_train_step(model, head, optimizer, step, loss_name: str, plan, topolog
         with tf.GradientTape() as tape:
             features = model(images, training=True)
             regularization = tf.add_n([tf.cast(x, tf.float32) for x in model.losses])
+            task_loss = tf.constant(0.0)
+            accuracy = tf.constant(float("nan"))
             if head is not None:
-                logits = head(features)
-                task_loss = cosine_softmax_loss(logits, labels)
-                regularization += tf.add_n(head.losses)
-                predictions = tf.argmax(logits, axis=1, output_type=tf.int32)
+                cosines = head.cosines(features)
+                logits = head.logits(cosines, labels)
+                task_loss += cosine_softmax_loss(logits, labels, config.label_smoothing)
+                if head.losses:
+                    regularization += tf.add_n(head.losses)
+                predictions = tf.argmax(cosines, axis=1, output_type=tf.int32)
                 accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, labels), tf.float32))
-            else:
-                task_loss = metric_losses[loss_name](tf.cast(features, tf.float32), labels)
-                accuracy = tf.constant(float("nan"))
+            if metric_loss is not None:
+                task_loss += metric_weight * metric_loss(tf.cast(features, tf.float32), labels)
             loss = task_loss + regularization
             # Gradients are summed over replicas, so each contributes its share of the mean.
             replica_loss = loss / strategy.num_replicas_in_sync
@@ -234,6 +271,7 @@ def _batches(config: TrainConfig, train_set, labels, sampler, start_step: int, t
         return training_dataset(
             train_set.paths, labels, sampler, start_step, config.seed,
             num_shards=shards, shard_index=shard, replica_batch_size=replica_batch,
+            augmentations=parse_augmentations(config.augmentations),
         )  # fmt: skip
 
     if topology.name in ("mirrored", "multiworker"):
@@ -249,10 +287,9 @@ def train(config: TrainConfig, log=print) -> dict:
     from training import devices, distribute
     from training.heads import CosineSoftmaxHead
     from training.network import create_feature_extractor
+    from training.schedules import learning_rate_schedule
 
     config.check()
-    if config.loss not in ("cosine-softmax", "magnet", "triplet"):
-        raise ReidError(f"Unknown loss '{config.loss}'.", "Use cosine-softmax, magnet or triplet.")
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     train_set, validation_set, labels, classes, sampler = _prepare_data(config, log)
@@ -276,13 +313,24 @@ def train(config: TrainConfig, log=print) -> dict:
     with topology.strategy.scope():
         model = create_feature_extractor(
             bn_momentum=config.resolved_bn_momentum(),
+            weight_decay=config.weight_decay,
             synchronized_bn=topology.strategy.num_replicas_in_sync > 1,
         )
-        head = CosineSoftmaxHead(len(classes)) if config.loss == "cosine-softmax" else None
+        head = None
+        if config.uses_head():
+            head = CosineSoftmaxHead(
+                len(classes),
+                initial_kappa=config.initial_kappa,
+                fixed_kappa=config.fixed_kappa,
+                margin=config.margin,
+            )
         if head is not None:
             head.build((None, model.output.shape[-1]))
         variables = model.trainable_variables + (head.trainable_variables if head else [])
-        optimizer = devices.wrap_optimizer(keras.optimizers.Adam(learning_rate=config.lr), plan)
+        learning_rate = learning_rate_schedule(
+            config.lr_schedule, config.lr, config.steps, config.warmup_fraction
+        )
+        optimizer = devices.wrap_optimizer(keras.optimizers.Adam(learning_rate=learning_rate), plan)
         optimizer.build(variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizer)
@@ -304,7 +352,7 @@ def train(config: TrainConfig, log=print) -> dict:
     if int(step.numpy()) >= config.steps and summary_path.exists():
         log(f"{output_dir} is already trained to step {int(step.numpy())}; nothing to do.")
         return json.loads(summary_path.read_text())
-    train_step = _make_train_step(model, head, optimizer, step, config.loss, plan, topology)
+    train_step = _make_train_step(model, head, optimizer, step, config, plan, topology)
     validation_rank1 = _make_validator(model, validation_set)
     start_step = int(step.numpy())
     validate = chief and config.validate_every > 0

@@ -1,0 +1,216 @@
+"""Re-id quality of a training recipe on real people: train on CUHK03, score unseen people.
+
+Each row trains one recipe (the defaults of `reid train`, or a named ablation) for a fixed
+budget on CUHK03-detected's training identities and scores the checkpoint:
+  cuhk03        CUHK03-detected's 100 test people: camera-1 queries, camera-2 gallery
+  unseen_pairs  CUHK03-extra's 624 people, camera pairs the model never saw: camera-3 queries,
+                camera-4 gallery (skipped with --extra, which trains on those people)
+under Market-1501 rules (cosine distance), and writes rank-1/5/10, mAP, mINP, training time and
+the training curve to RESULTS/<row>.json. Training resumes, and a finished row is not retrained.
+
+    python scripts/bench_quality.py                      # the default recipe, 1,500 x 128
+    python scripts/bench_quality.py --ablation reference --ablation no-erasing
+    python scripts/bench_quality.py --extra              # + CUHK03-extra's 624 people
+    python scripts/bench_quality.py --synthetic-only     # the main job's training
+    python scripts/bench_quality.py --steps 300 --list   # what the ablations change
+
+Reads the data from REID_REALDATA_DIR (or --data-dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from benchlib import describe_machine  # noqa: E402
+
+from core.atomic import write_json_atomic  # noqa: E402
+from training.train import TrainConfig  # noqa: E402
+
+REFERENCE = {
+    "augmentations": "flip",
+    "initial_kappa": None,
+    "fixed_kappa": None,
+    "margin": 0.0,
+    "label_smoothing": 0.0,
+    "lr_schedule": "constant",
+    "warmup_fraction": 0.0,
+    "loss": "cosine-softmax",
+    "weight_decay": 1e-8,
+    "precision": "fp32",
+}
+
+SCALED = {**REFERENCE, "fixed_kappa": 16.0, "lr_schedule": "cosine", "warmup_fraction": 0.1,
+          "label_smoothing": 0.1}  # fmt: skip
+AUGMENTED = {**SCALED, "augmentations": "flip,pad-crop,erasing", "precision": "mixed"}
+ALL_AUGMENTATIONS = "flip,scale,pad-crop,color-jitter,blur,erasing"
+
+# name -> TrainConfig fields that differ from the defaults of `reid train`.
+ABLATIONS: dict[str, dict] = {
+    "default": {},
+    "reference": REFERENCE,
+    "reference-kappa10": {**REFERENCE, "initial_kappa": 10.0},
+    "fixed16-cosine-ls": SCALED,
+    "fixed16-cosine-ls-bf16": {**SCALED, "precision": "mixed"},
+    "fixed16-nols-bf16": {**SCALED, "label_smoothing": 0.0, "precision": "mixed"},
+    "fixed30-bf16": {**SCALED, "fixed_kappa": 30.0, "precision": "mixed"},
+    "padcrop-erasing-bf16": AUGMENTED,
+    "all-augment-bf16": {**AUGMENTED, "augmentations": ALL_AUGMENTATIONS},
+    "padcrop-erasing-triplet-bf16": {**AUGMENTED, "loss": "cosine-softmax+triplet"},
+    "padcrop-erasing-margin-bf16": {**AUGMENTED, "margin": 0.2},
+}
+
+
+def row_config(name: str, args, run_dir: Path) -> TrainConfig:
+    """The TrainConfig of ablation `name` at this benchmark's budget."""
+    if name not in ABLATIONS:
+        raise SystemExit(f"error: unknown ablation {name!r}; --list shows them")
+    return dataclasses.replace(
+        TrainConfig(),
+        dataset="market1501",
+        data_dir=str(Path(args.data_dir) / "CUHK03-detected"),
+        output_dir=str(run_dir),
+        steps=args.steps,
+        batch_size=args.batch_size,
+        device="cpu",
+        seed=args.seed,
+        validate_every=max(args.steps // 5, 1),
+        checkpoint_every=100,
+        log_every=50,
+        **ABLATIONS[name],
+    )
+
+
+def _scores(result: dict) -> dict:
+    cmc = result["cmc"]
+    return {
+        "rank1": float(cmc[0]),
+        "rank5": float(cmc[4]),
+        "rank10": float(cmc[9]),
+        "mAP": float(result["mAP"]),
+        "mINP": float(result["mINP"]),
+        "num_valid_queries": int(result["num_valid_queries"]),
+    }
+
+
+def score_checkpoint(checkpoint: str, data_dir: Path, unseen_pairs: bool) -> dict:
+    """Scores on CUHK03's test people and, if asked, on CUHK03-extra's camera 3 -> camera 4."""
+    from evaluation.features import open_feature_model
+    from ranking import cosine_distance, evaluate_ranking
+    from training.datasets import read_dataset
+
+    model = open_feature_model(checkpoint, batch_size=256)
+
+    def rank(query, gallery) -> dict:
+        q = model.extract(query.paths, progress=False)
+        g = model.extract(gallery.paths, progress=False)
+        return _scores(
+            evaluate_ranking(
+                cosine_distance(q, g),
+                query.identities, gallery.identities, query.cameras, gallery.cameras,
+            )
+        )  # fmt: skip
+
+    cuhk03 = read_dataset("market1501", data_dir / "CUHK03-detected")
+    scores = {"cuhk03": rank(cuhk03.query, cuhk03.gallery)}
+    if unseen_pairs:
+        extra = read_dataset("market1501", data_dir / "CUHK03-extra").train
+        query = _subset(extra, extra.cameras == 3)
+        gallery = _subset(extra, extra.cameras == 4)
+        scores["unseen_pairs"] = rank(query, gallery)
+    return scores
+
+
+def _subset(images, mask):
+    return dataclasses.replace(
+        images,
+        paths=images.paths[mask],
+        identities=images.identities[mask],
+        cameras=images.cameras[mask],
+        tracklets=None,
+    )
+
+
+def training_curve(run_dir: Path) -> list[dict]:
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    keep = ("step", "loss", "accuracy", "kappa", "validation_rank1")
+    return [{k: r[k] for k in keep if k in r} for r in rows]
+
+
+def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
+    from training.train import train
+
+    result_path = Path(args.results) / f"{name}-{config.steps}x{config.batch_size}.json"
+    if result_path.exists() and not args.force:
+        print(f"{result_path} exists; skipping (--force reruns the scoring).")
+        return json.loads(result_path.read_text())
+    print(f"== {name}: {config.steps} steps x {config.batch_size} in {config.output_dir}")
+    started = time.perf_counter()
+    summary = train(config)
+    if summary["stopped_by_signal"]:
+        raise SystemExit(130)
+    scores = score_checkpoint(summary["checkpoint"], Path(args.data_dir), unseen_pairs)
+    row = {
+        "name": name,
+        "changes": ABLATIONS.get(name, {}),
+        **{f"{test}_{k}": v for test, values in scores.items() for k, v in values.items()},
+        "train_seconds": summary["seconds"],
+        "images_per_second": summary["images_per_second"],
+        "wall_seconds_this_call": time.perf_counter() - started,
+        "final_loss": summary["loss"],
+        "final_accuracy": summary["accuracy"],
+        "validation_rank1": summary["validation_rank1"],
+        "config": dataclasses.asdict(config),
+        "curve": training_curve(Path(config.output_dir)),
+        "machine": describe_machine(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    write_json_atomic(result_path, row)
+    print(json.dumps({k: v for k, v in row.items() if k not in ("config", "curve", "machine")}))
+    return row
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=os.environ.get("REID_REALDATA_DIR"))
+    parser.add_argument("--ablation", action="append", default=[], help="row name (repeatable)")
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", default="runs/quality", help="training runs go here")
+    parser.add_argument("--results", default="docs/quality", help="JSON rows go here")
+    parser.add_argument("--force", action="store_true", help="rescore rows that have results")
+    parser.add_argument("--list", action="store_true", help="print the ablations and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, changes in ABLATIONS.items():
+            print(f"{name:36s} {changes}")
+        return 0
+    if not args.data_dir or not (Path(args.data_dir) / "CUHK03-detected").is_dir():
+        print(
+            "error: no real data: set REID_REALDATA_DIR (or --data-dir) to the folder holding "
+            "CUHK03-detected/ and CUHK03-extra/.",
+            file=sys.stderr,
+        )
+        return 2
+    Path(args.results).mkdir(parents=True, exist_ok=True)
+    for name in args.ablation or ["default"]:
+        run_dir = Path(args.runs) / f"{name}-{args.steps}x{args.batch_size}"
+        run_row(name, row_config(name, args, run_dir), args, unseen_pairs=True)
+    return 0
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=4)
+    sys.exit(main())
