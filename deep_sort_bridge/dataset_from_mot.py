@@ -16,7 +16,6 @@ frames are decoded), and identities with fewer than `min_images` crops are left 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from tqdm import tqdm
 
 from core.atomic import write_bytes_atomic, write_json_atomic
 from core.errors import DatasetError
+from core.outputs import check_output_folder, read_json_record, remove_stale_temporaries
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.frames import prefetch, read_frame
 from encoder.crops import crop_boxes
@@ -116,44 +116,17 @@ def _frame_size(info: mot_io.SequenceInfo, frames: dict[int, Path]) -> tuple[int
     return None
 
 
-def _check_output(out: Path, marker: dict) -> bool:
-    """True when `out` already holds this exact dataset; raise when it holds something else."""
-    if out.exists() and not out.is_dir():
-        raise DatasetError(f"{out} is a file, not a folder.", "Pass a new or empty folder path.")
-    record = out / RECORD_FILE
-    if record.is_file():
-        try:
-            recorded = json.loads(record.read_text())
-        except (OSError, ValueError):
-            recorded = {}
-        if all(recorded.get(k) == v for k, v in marker.items()):
-            return True
-        raise DatasetError(
-            f"{out} already holds a dataset cut with other settings or from other sequences.",
-            f"Delete {out} or choose another folder.",
-        )
-    partial = out / PARTIAL_FILE
-    if partial.is_file():
-        try:
-            recorded = json.loads(partial.read_text())
-        except (OSError, ValueError):
-            recorded = {}
-        if recorded != marker:
-            raise DatasetError(
-                f"{out} holds an unfinished dataset cut with other settings.",
-                f"Rerun with the same settings to finish it, or delete {out}.",
-            )
-    if out.exists():
-        names = {p.name for p in out.iterdir()}
-        ours = {TRAIN_DIR, PARTIAL_FILE, IDENTITIES_FILE} if PARTIAL_FILE in names else set()
-        foreign = sorted(names - ours)
-        if foreign:
-            raise DatasetError(
-                f"{out} already contains {', '.join(foreign[:3])}, not written by "
-                "`reid dataset-from-mot`.",
-                "Choose a new or empty folder; nothing was changed.",
-            )
-    return False
+def _check_output(out: Path, marker: dict) -> str:
+    """What to do with `out`: "fresh", "resume" or "complete"; raise when it holds anything else."""
+    return check_output_folder(
+        out,
+        marker,
+        RECORD_FILE,
+        PARTIAL_FILE,
+        "a re-id dataset cut from tracks",
+        command="`reid dataset-from-mot`",
+        ours={TRAIN_DIR, IDENTITIES_FILE},
+    )
 
 
 def write_dataset_from_mot(
@@ -179,9 +152,12 @@ def write_dataset_from_mot(
         "config": asdict(config),
         "sequences": [s.name for s in with_gt],
     }
-    if _check_output(out, marker):
-        recorded = json.loads((out / RECORD_FILE).read_text())
+    state = _check_output(out, marker)
+    if state == "complete":
+        recorded = read_json_record(out / RECORD_FILE) or {}
         return {**recorded.get("summary", {}), "out_dir": str(out), "skipped": True}
+    if state == "resume":
+        remove_stale_temporaries(out)
     (out / TRAIN_DIR).mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / PARTIAL_FILE, marker)  # an interrupted run resumes from here
 

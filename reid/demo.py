@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from training.options import DEVICES
+
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default="runs/demo", help="where data, run and models go")
@@ -15,7 +17,7 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         "--steps", type=int, default=400, help="training steps (about 7 minutes on 2 cores)"
     )
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--device", choices=("auto", "cpu", "gpu", "npu"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--train-identities", type=int, default=200, help="people in the synthetic training set"
@@ -48,7 +50,7 @@ def _export_once(checkpoint: str, output: Path, model_format: str) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from training.datasets.synthetic import SynthConfig, write_synthetic_market1501
+    from synthetic.market1501 import SynthConfig, write_synthetic_market1501
     from training.train import TrainConfig, train
 
     workdir = Path(args.workdir)

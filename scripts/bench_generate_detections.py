@@ -198,7 +198,7 @@ def main() -> int:
     if mot_dir is None and realdata and (Path(realdata) / "MOT17-mini" / "train").is_dir():
         mot_dir = Path(realdata) / "MOT17-mini" / "train"
     if mot_dir is None:
-        from training.datasets.synthetic_mot import SynthMotConfig, write_synthetic_mot
+        from synthetic.mot import SynthMotConfig, write_synthetic_mot
 
         mot_dir = workdir / "synthetic_mot"
         write_synthetic_mot(mot_dir, SynthMotConfig(frames=100), progress=False)

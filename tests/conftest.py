@@ -5,7 +5,8 @@ checkpoints/ckpt-1 with model, optimizer, head and step). Its weights are random
 that keeps activations alive through the network, and its batch-norm moving statistics and
 shifts are non-trivial, so parity between formats means something. `onnx_model`,
 `frozen_graph` and `saved_model` are that checkpoint exported once per session.
-Fixtures that need TensorFlow skip when it is not installed.
+Fixtures that need TensorFlow skip when it is not installed. `small_market` (Market-1501) and
+`synthetic_mot` (MOTChallenge) are small synthetic datasets, also written once a session.
 """
 
 from __future__ import annotations
@@ -67,11 +68,22 @@ def synthetic_crops():
 @pytest.fixture(scope="session")
 def small_market(tmp_path_factory):
     """A synthetic Market-1501 layout: 40 training and 10 test identities, 6 cameras."""
-    from training.datasets.synthetic import SynthConfig, write_synthetic_market1501
+    from synthetic.market1501 import SynthConfig, write_synthetic_market1501
 
     out = tmp_path_factory.mktemp("synth") / "market"
     config = SynthConfig(
         train_identities=40, test_identities=10, images_per_camera=3, distractors=5, junk=3, seed=3
     )
     write_synthetic_market1501(out, config, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def synthetic_mot(tmp_path_factory):
+    """Two synthetic MOT sequences (SYNTH-01, SYNTH-02) of 60 frames with 6 people each."""
+    from synthetic.mot import SynthMotConfig, write_synthetic_mot
+
+    out = tmp_path_factory.mktemp("synthetic_mot") / "mot"
+    config = SynthMotConfig(sequences=2, frames=60, width=480, height=360, people=6, seed=5)
+    write_synthetic_mot(out, config, progress=False)
     return out

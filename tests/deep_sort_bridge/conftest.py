@@ -1,4 +1,8 @@
-"""Shared inputs of the bridge tests: a small synthetic MOT folder and the real MOT17 frames."""
+"""Shared inputs of the bridge tests: the real MOT17 frames, when REID_REALDATA_DIR has them.
+
+The small synthetic MOT folder (`synthetic_mot`) is a session fixture of tests/conftest.py,
+shared with the tests of the synthetic package.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-from training.datasets.synthetic_mot import SynthMotConfig, write_synthetic_mot
-
-SMALL_MOT = SynthMotConfig(sequences=2, frames=60, width=480, height=360, people=6, seed=5)
-
-
-@pytest.fixture(scope="session")
-def synthetic_mot(tmp_path_factory) -> Path:
-    """Two synthetic sequences (SYNTH-01, SYNTH-02) of 60 frames with 6 people each."""
-    out = tmp_path_factory.mktemp("synthetic_mot") / "mot"
-    write_synthetic_mot(out, SMALL_MOT, progress=False)
-    return out
 
 
 def _real_mot_dir() -> Path | None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 from collections import defaultdict
@@ -15,17 +18,13 @@ import numpy as np
 import pytest
 
 from core.errors import DatasetError
-from training.datasets import synthetic
-from training.datasets.synthetic import (
-    SynthConfig,
-    add_synth_market_arguments,
-    composite,
-    random_appearance,
-    render_person,
-    render_person_rgba,
-    run_synth_market,
-    write_synthetic_market1501,
-)
+from synthetic import jpeg, market1501
+from synthetic.appearance import random_appearance
+from synthetic.canvas import composite
+from synthetic.cli import add_synth_market_arguments, run_synth_market
+from synthetic.crops import render_person
+from synthetic.drawing import render_person_rgba
+from synthetic.market1501 import SynthConfig, write_synthetic_market1501
 
 NAME_RE = re.compile(r"^(-1|\d{4})_c(\d)s1_(\d{6})_(\d{2})\.jpg$")
 SPLITS = ("bounding_box_train", "bounding_box_test", "query")
@@ -204,21 +203,21 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path):
 
 
 def test_worker_processes_write_the_same_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(synthetic, "_CHUNK", 16)
-    monkeypatch.setattr(synthetic, "_MIN_CHUNKS_FOR_WORKERS", 2)
+    monkeypatch.setattr(market1501, "_CHUNK", 16)
+    monkeypatch.setattr(market1501, "_MIN_CHUNKS_FOR_WORKERS", 2)
     spawned = []
-    real_pool = synthetic.ProcessPoolExecutor
+    real_pool = market1501.ProcessPoolExecutor
 
     def counting_pool(*args, **kwargs):
         spawned.append(args)
         return real_pool(*args, **kwargs)
 
-    monkeypatch.setattr(synthetic, "ProcessPoolExecutor", counting_pool)
+    monkeypatch.setattr(market1501, "ProcessPoolExecutor", counting_pool)
 
     def no_fallback(*args):
         raise AssertionError("the worker pool broke and the parent wrote the images")
 
-    monkeypatch.setattr(synthetic, "_write_here", no_fallback)
+    monkeypatch.setattr(market1501, "_write_here", no_fallback)
     write_synthetic_market1501(tmp_path / "parallel", TINY, progress=False, workers=2)
     monkeypatch.undo()
     write_synthetic_market1501(tmp_path / "serial", TINY, progress=False, workers=1)
@@ -280,23 +279,23 @@ def test_deleted_images_are_written_again(tmp_path):
 
 def test_interrupted_run_resumes_to_the_same_dataset(tmp_path, monkeypatch):
     write_synthetic_market1501(tmp_path / "clean", TINY, progress=False, workers=1)
-    real_write = synthetic.write_jpeg_atomic
+    real_write = market1501.write_jpeg_atomic
     calls = []
 
-    def failing_write(path, image, quality=synthetic.JPEG_QUALITY):
+    def failing_write(path, image, quality=jpeg.JPEG_QUALITY):
         calls.append(path)
         if len(calls) == 10:
             raise KeyboardInterrupt
         real_write(path, image, quality)
 
-    monkeypatch.setattr(synthetic, "write_jpeg_atomic", failing_write)
+    monkeypatch.setattr(market1501, "write_jpeg_atomic", failing_write)
     out = tmp_path / "resumed"
     with pytest.raises(KeyboardInterrupt):
         write_synthetic_market1501(out, TINY, progress=False, workers=1)
     assert not (out / "synth.json").exists()
     assert len(list(out.rglob("*.jpg"))) == 9
     (out / "query" / ".stale.jpg.123.tmp").write_bytes(b"partial")
-    monkeypatch.setattr(synthetic, "write_jpeg_atomic", real_write)
+    monkeypatch.setattr(market1501, "write_jpeg_atomic", real_write)
     summary = write_synthetic_market1501(out, TINY, progress=False, workers=1)
     assert summary["skipped"] is False and summary["written"] == summary["total_images"] - 9
     assert read_bytes(out) == read_bytes(tmp_path / "clean")
@@ -402,11 +401,36 @@ def test_person_rendering_api():
 
 
 def test_module_does_not_import_tensorflow():
-    code = "import sys, training.datasets.synthetic; print('tensorflow' in sys.modules)"
+    code = "import sys, synthetic.cli; print('tensorflow' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_written_files_have_the_mode_of_a_plain_write(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        write_synthetic_market1501(tmp_path / "d", TINY, progress=False, workers=1)
+    finally:
+        os.umask(previous)
+    images = sorted((tmp_path / "d").rglob("*.jpg"))
+    assert images
+    assert {stat.S_IMODE(p.stat().st_mode) for p in images} == {0o644}
+    assert stat.S_IMODE((tmp_path / "d" / "synth.json").stat().st_mode) == 0o644
+
+
+def test_package_stands_on_core_and_third_party_libraries_only():
+    code = (
+        "import sys, synthetic.cli, synthetic.market1501, synthetic.mot; "
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    loaded = set(ast.literal_eval(result.stdout))
+    forbidden = {"training", "encoder", "evaluation", "serving", "deep_sort_bridge", "reid"}
+    assert not loaded & forbidden, loaded & forbidden
 
 
 def test_market1501_reader_accepts_the_dataset(shared):

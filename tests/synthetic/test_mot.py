@@ -8,12 +8,8 @@ import pytest
 
 from core.errors import DatasetError
 from deep_sort_bridge import metrics, mot_io
-from training.datasets.synthetic_mot import (
-    SynthMotConfig,
-    add_synth_mot_arguments,
-    run_synth_mot,
-    write_synthetic_mot,
-)
+from synthetic.cli import add_synth_mot_arguments, run_synth_mot
+from synthetic.mot import SynthMotConfig, write_synthetic_mot
 
 TINY = SynthMotConfig(frames=12, width=160, height=120, people=4, seed=2)
 

@@ -1,4 +1,4 @@
-"""Dataset readers (Market-1501, MARS, folder per identity) and the synthetic generator."""
+"""Dataset readers: Market-1501, MARS and a folder per identity."""
 
 from __future__ import annotations
 

@@ -11,16 +11,14 @@ while; the detector misses hidden and, at random, visible people, jitters its bo
 some false alarms. A tracker that only looks at box overlap loses people at every gap.
 
 People are drawn by the same renderer as the synthetic Market-1501 crops
-(`training.datasets.synthetic`), facing their walking direction with the walking cycle
-animated. Ground-truth boxes are tight around each drawn person and visibility is the share of
-the person's pixels that nothing nearer covers and that fall inside the frame. Everything is
+(`synthetic.drawing`), facing their walking direction with the walking cycle animated.
+Ground-truth boxes are tight around each drawn person and visibility is the share of the
+person's pixels that nothing nearer covers and that fall inside the frame. Everything is
 deterministic given the seed.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -31,16 +29,12 @@ from tqdm import tqdm
 
 from core.atomic import write_bytes_atomic, write_json_atomic
 from core.errors import DatasetError
-from training.datasets.synthetic import (
-    Appearance,
-    Pose,
-    composite,
-    random_appearance,
-    random_camera_look,
-    render_background,
-    render_person_rgba,
-    write_jpeg_atomic,
-)
+from core.outputs import check_output_folder, read_json_record, remove_stale_temporaries
+from synthetic.appearance import Appearance, Pose, random_appearance
+from synthetic.cameras import random_camera_look, render_background
+from synthetic.canvas import composite
+from synthetic.drawing import render_person_rgba
+from synthetic.jpeg import write_jpeg_atomic
 
 FORMAT_NAME = "reid-synthetic-mot"
 GENERATOR_VERSION = 1
@@ -295,6 +289,7 @@ def write_sequence(out: Path, index: int, config: SynthMotConfig, progress: bool
 
 
 def _marker(config: SynthMotConfig) -> dict:
+    """What identifies these sequences in their record and partial marker."""
     return {"format": FORMAT_NAME, "version": GENERATOR_VERSION, "config": asdict(config)}
 
 
@@ -311,41 +306,21 @@ def write_synthetic_mot(
     """
     validate_config(config)
     out = Path(out_dir).expanduser()
-    record_path = out / SUMMARY_FILE
-    if out.exists() and not out.is_dir():
-        raise DatasetError(f"{out} is a file, not a folder.", "Pass a new or empty folder path.")
-    if record_path.is_file():
-        try:
-            recorded = json.loads(record_path.read_text())
-        except (OSError, ValueError):
-            recorded = {}
-        if all(recorded.get(k) == v for k, v in _marker(config).items()):
-            return {**recorded.get("summary", {}), "out_dir": str(out), "skipped": True}
-        raise DatasetError(
-            f"{out} already holds synthetic sequences made with other settings.",
-            f"Delete {out} or choose another folder.",
-        )
-    partial_path = out / PARTIAL_FILE
-    if partial_path.is_file():
-        try:
-            unfinished = json.loads(partial_path.read_text())
-        except (OSError, ValueError):
-            unfinished = {}
-        if unfinished != _marker(config):
-            raise DatasetError(
-                f"{out} holds unfinished synthetic sequences made with other settings.",
-                f"Rerun with the same settings to finish them, or delete {out}.",
-            )
-    ours = (
-        {PARTIAL_FILE} | {sequence_name(i) for i in range(99)} if partial_path.is_file() else set()
+    record_path, partial_path = out / SUMMARY_FILE, out / PARTIAL_FILE
+    state = check_output_folder(
+        out,
+        _marker(config),
+        SUMMARY_FILE,
+        PARTIAL_FILE,
+        "a set of synthetic MOT sequences",
+        command="`reid synth mot`",
+        ours={sequence_name(i) for i in range(99)},
     )
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in ours) if out.exists() else []
-    if foreign:
-        raise DatasetError(
-            f"{out} already contains {', '.join(foreign[:3])}"
-            f"{', ...' if len(foreign) > 3 else ''}, not written by `reid synth mot`.",
-            "Choose a new or empty folder; nothing was changed.",
-        )
+    if state == "complete":
+        recorded = read_json_record(record_path) or {}
+        return {**recorded.get("summary", {}), "out_dir": str(out), "skipped": True}
+    if state == "resume":
+        remove_stale_temporaries(out)
     start = time.perf_counter()
     write_json_atomic(partial_path, _marker(config))  # a rerun with these settings finishes it
     sequences = [write_sequence(out, i, config, progress) for i in range(config.sequences)]
@@ -360,81 +335,3 @@ def write_synthetic_mot(
     write_json_atomic(record_path, {**_marker(config), "summary": summary})
     partial_path.unlink(missing_ok=True)
     return {**summary, "out_dir": str(out), "skipped": False}
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line
-
-
-def add_synth_mot_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `reid synth mot OUT`."""
-    defaults = SynthMotConfig()
-    parser.add_argument("out", help="MOT folder to write the sequences into (created if missing)")
-    parser.add_argument(
-        "--sequences", type=int, default=defaults.sequences, help="(default: %(default)s)"
-    )
-    parser.add_argument(
-        "--frames",
-        type=int,
-        default=defaults.frames,
-        help="frames per sequence (default: %(default)s)",
-    )
-    parser.add_argument("--width", type=int, default=defaults.width, help="(default: %(default)s)")
-    parser.add_argument(
-        "--height", type=int, default=defaults.height, help="(default: %(default)s)"
-    )
-    parser.add_argument(
-        "--frame-rate", type=int, default=defaults.frame_rate, help="(default: %(default)s)"
-    )
-    parser.add_argument(
-        "--people",
-        type=int,
-        default=defaults.people,
-        help="people per sequence (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--miss-rate",
-        type=float,
-        default=defaults.miss_rate,
-        help="chance the detector misses a visible person (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--box-jitter",
-        type=float,
-        default=defaults.box_jitter,
-        help="detector box noise as a fraction of the box size (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--false-alarms",
-        type=float,
-        default=defaults.false_alarms,
-        help="wrong detections per frame on average (default: %(default)s)",
-    )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
-    parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
-
-
-def run_synth_mot(args: argparse.Namespace) -> int:
-    """Write the sequences the arguments describe and print a one-line summary."""
-    config = SynthMotConfig(
-        sequences=args.sequences,
-        frames=args.frames,
-        width=args.width,
-        height=args.height,
-        frame_rate=args.frame_rate,
-        people=args.people,
-        miss_rate=args.miss_rate,
-        box_jitter=args.box_jitter,
-        false_alarms=args.false_alarms,
-        seed=args.seed,
-    )
-    summary = write_synthetic_mot(args.out, config, progress=not args.no_progress)
-    counts = (
-        f"{config.sequences} sequence(s) of {config.frames} frames, {summary['gt_boxes']} "
-        f"ground-truth boxes, {summary['detections']} detections"
-    )
-    if summary["skipped"]:
-        print(f"{args.out} already holds these synthetic sequences ({counts}); nothing to do.")
-    else:
-        print(f"Wrote {counts} to {args.out} in {summary['seconds']:.1f} s.")
-    return 0

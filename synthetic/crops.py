@@ -1,0 +1,83 @@
+"""Re-id crops as a camera records them: a person, a false detection or a badly cut box.
+
+Each function draws a person (or none) with `synthetic.drawing`, pastes it on one of the
+camera's backgrounds and passes the result through the camera (`synthetic.cameras`). These are
+the three kinds of image a Market-1501 gallery holds: people, distractors (identity 0000) and
+junk (identity -1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synthetic.appearance import Appearance, Pose, random_appearance, random_pose
+from synthetic.cameras import CameraLook, apply_camera, occlude, render_background
+from synthetic.canvas import composite
+from synthetic.drawing import render_person_rgba
+
+
+def render_person(
+    appearance: Appearance,
+    height: int,
+    width: int,
+    rng: np.random.Generator,
+    camera: CameraLook | None = None,
+) -> np.ndarray:
+    """A BGR uint8 `height` x `width` re-id crop of one person.
+
+    With a camera: a random pose as that camera frames people, its background, an occasional
+    occluder, then its image formation (`apply_camera`). Without one: a random pose on a plain
+    mid-grey background with no camera effects (the person as they really look).
+    """
+    pose = random_pose(rng, camera)
+    person = render_person_rgba(appearance, height, width, pose)
+    if camera is None:
+        frame = np.full((height, width, 3), 128, np.uint8)
+        return composite(frame, person)
+    frame = composite(render_background(camera, height, width, rng), person)
+    if rng.random() < 0.08:
+        occlude(frame, rng)
+    return apply_camera(frame, camera, rng)
+
+
+def render_distractor(
+    height: int, width: int, rng: np.random.Generator, camera: CameraLook
+) -> np.ndarray:
+    """A false detection (identity 0000): background clutter, or part of a stranger."""
+    frame = render_background(camera, height, width, rng)
+    if rng.random() < 0.5:
+        pose = random_pose(rng, camera)
+        pose = Pose(
+            facing=pose.facing,
+            phase=pose.phase,
+            dx=float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 0.6)),
+            dy=float(rng.uniform(-0.4, 0.4)),
+            scale=float(rng.uniform(0.8, 2.2)),
+            light=pose.light,
+            flip=pose.flip,
+        )
+        composite(frame, render_person_rgba(random_appearance(rng), height, width, pose))
+    return apply_camera(frame, camera, rng)
+
+
+def render_junk(
+    appearance: Appearance,
+    height: int,
+    width: int,
+    rng: np.random.Generator,
+    camera: CameraLook,
+) -> np.ndarray:
+    """A junk detection (identity -1): a badly cut piece of a real person (a body part)."""
+    frame = render_background(camera, height, width, rng)
+    pose = random_pose(rng, camera)
+    pose = Pose(
+        facing=pose.facing,
+        phase=pose.phase,
+        dx=float(rng.uniform(-0.35, 0.35)),
+        dy=float(rng.choice([-1.0, 1.0]) * rng.uniform(0.35, 0.7)),
+        scale=float(rng.uniform(1.2, 2.5)),
+        light=pose.light,
+        flip=pose.flip,
+    )
+    composite(frame, render_person_rgba(appearance, height, width, pose))
+    return apply_camera(frame, camera, rng)
