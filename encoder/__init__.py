@@ -1,6 +1,6 @@
 """Encoder: crop preprocessing, freezing/export and the inference `Encoder`.
 
-Importing this package does not import TensorFlow; only `encoder.checkpoint` and
+Importing this package does not import TensorFlow; only `training.checkpoints` and
 `encoder.export` (freezing and export) do.
 """
 

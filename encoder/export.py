@@ -24,7 +24,7 @@ from core.atomic import write_bytes_atomic
 from core.contract import IMAGE_SHAPE, INPUT_NAME, OUTPUT_NAME
 from core.errors import ModelError
 from core.io import timestamp
-from encoder.checkpoint import CheckpointSource, load_network, resolve_checkpoint
+from training.checkpoints import CheckpointSource, load_network, resolve_checkpoint
 from encoder.model_card import write_model_card
 
 DEFAULT_OPSET = 17

@@ -3,7 +3,7 @@
 `open_feature_model(path)` accepts what `reid evaluate` and `reid extract-features` take:
 
 * a run directory, its checkpoints/ folder or a checkpoint prefix (this project's or the
-  reference implementation's), loaded with `encoder.checkpoint` and run with TensorFlow on
+  reference implementation's), loaded with `training.checkpoints` and run with TensorFlow on
   the training input pipeline (RGB, bilinear resize to 128 x 64);
 * an exported model (.onnx, deep_sort .pb frozen graph, SavedModel folder), run with
   `encoder.Encoder` on images read by OpenCV (BGR, bilinear resize to 64 x 128), as a tracker
@@ -78,7 +78,7 @@ class CheckpointFeatureModel(FeatureModel):
                 "an exported .onnx model instead.",
             ) from None
 
-        from encoder.checkpoint import load_network, resolve_checkpoint
+        from training.checkpoints import load_network, resolve_checkpoint
 
         source = resolve_checkpoint(path)
         self.model = load_network(source)

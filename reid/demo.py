@@ -49,30 +49,54 @@ def _export_once(checkpoint: str, output: Path, model_format: str) -> None:
     print(f"      wrote {output} and {card.name}")
 
 
+def main_job_datasets(train_identities: int = 200, seed: int = 0):
+    """The synthetic dataset settings of the main job."""
+    from synthetic.market1501 import SynthConfig
+
+    return SynthConfig(train_identities=train_identities, seed=seed)
+
+
+def main_job_training(
+    data_dir: str | Path,
+    run_dir: str | Path,
+    steps: int = 400,
+    batch_size: int = 64,
+    device: str = "auto",
+    seed: int = 0,
+):
+    """The main job's TrainConfig: the default recipe, briefly, on the synthetic people.
+
+    `scripts/bench_quality.py --synthetic-only` scores exactly this training on real people.
+    """
+    from training.train import TrainConfig
+
+    return TrainConfig(
+        dataset="market1501",
+        data_dir=str(data_dir),
+        output_dir=str(run_dir),
+        batch_size=batch_size,
+        steps=steps,
+        device=device,
+        seed=seed,
+        validate_every=100,
+        checkpoint_every=50,
+    )
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    from synthetic.market1501 import SynthConfig, write_synthetic_market1501
-    from training.train import TrainConfig, train
+    from synthetic.market1501 import write_synthetic_market1501
+    from training.train import train
 
     workdir = Path(args.workdir)
     data_dir = workdir / "market1501-synth"
     print(f"[1/4] Synthetic Market-1501 dataset in {data_dir}")
-    write_synthetic_market1501(
-        data_dir, SynthConfig(train_identities=args.train_identities, seed=args.seed)
-    )
+    write_synthetic_market1501(data_dir, main_job_datasets(args.train_identities, args.seed))
 
     run_dir = workdir / "run"
     print(f"[2/4] Training for {args.steps} steps in {run_dir} (rerun to resume)")
     summary = train(
-        TrainConfig(
-            dataset="market1501",
-            data_dir=str(data_dir),
-            output_dir=str(run_dir),
-            batch_size=args.batch_size,
-            steps=args.steps,
-            device=args.device,
-            seed=args.seed,
-            validate_every=100,
-            checkpoint_every=50,
+        main_job_training(
+            data_dir, run_dir, args.steps, args.batch_size, device=args.device, seed=args.seed
         )
     )
     if summary["stopped_by_signal"]:

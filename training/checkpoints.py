@@ -1,4 +1,7 @@
-"""Find a checkpoint and load the feature network from it (TensorFlow; used by freeze/export).
+"""Find a checkpoint and load the feature network's weights from it (TensorFlow).
+
+Used by freeze/export and evaluation to load a trained network, and by `reid train
+--init-from` to start a run from another run's (or the reference's) weights.
 
 Accepted: a run directory RUN (its RUN/checkpoints), a checkpoints folder with a `checkpoint`
 state file, or a checkpoint prefix (`.../ckpt-N`, `.../model.ckpt-68577`). Two kinds load:
@@ -84,11 +87,16 @@ def load_network(source: CheckpointSource):
     from training.network import create_feature_extractor
 
     model = create_feature_extractor()
+    restore_weights(model, source)
+    return model
+
+
+def restore_weights(model, source: CheckpointSource) -> None:
+    """Load the feature extractor's weights of `source` into `model` (any classifier is left)."""
     if source.kind == "tf2":
         _restore_object_checkpoint(model, source.prefix)
     else:
         _restore_reference_checkpoint(model, source.prefix)
-    return model
 
 
 def _restore_object_checkpoint(model, prefix: str) -> None:

@@ -19,8 +19,18 @@ DATASETS = ("market1501", "mars", "folder")
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
-    parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
-    parser.add_argument("--data-dir", required=True, help="dataset root folder")
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        action="append",
+        help=f"layout of each --data-dir in order; one applies to all (default {defaults.dataset})",
+    )
+    parser.add_argument(
+        "--data-dir",
+        required=True,
+        action="append",
+        help="dataset root folder; repeat to train on several datasets at once",
+    )
     parser.add_argument(
         "--output-dir", default=None, help="run folder (default runs/<dataset>); rerun to resume"
     )
@@ -88,17 +98,36 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     recipe.add_argument(
         "--weight-decay", type=float, default=defaults.weight_decay, help="L2 on kernels"
     )
+    tuning = parser.add_argument_group("fine-tuning")
+    tuning.add_argument(
+        "--init-from",
+        default=None,
+        metavar="RUN_OR_CKPT",
+        help="start from these weights: a run folder, a ckpt-N prefix or a reference TF1 "
+        "checkpoint; the classifier starts fresh for this run's identities",
+    )
+    tuning.add_argument(
+        "--backbone-lr-scale",
+        type=float,
+        default=defaults.backbone_lr_scale,
+        help="the feature extractor's learning rate as a share of --lr (e.g. 0.1 to fine-tune)",
+    )
     parser.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction)
     parser.add_argument("--validate-every", type=int, default=defaults.validate_every)
     parser.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     parser.add_argument("--log-every", type=int, default=defaults.log_every)
 
 
+def _one_or_tuple(values: list[str]) -> str | tuple[str, ...]:
+    return values[0] if len(values) == 1 else tuple(values)
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    kinds = args.dataset or [TrainConfig().dataset]
     return TrainConfig(
-        dataset=args.dataset,
-        data_dir=args.data_dir,
-        output_dir=args.output_dir or f"runs/{args.dataset}",
+        dataset=_one_or_tuple(kinds),
+        data_dir=_one_or_tuple(args.data_dir),
+        output_dir=args.output_dir or f"runs/{kinds[0]}",
         loss=args.loss,
         batch_size=args.batch_size,
         images_per_identity=args.images_per_identity,
@@ -123,6 +152,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lr_schedule=args.lr_schedule,
         warmup_fraction=args.warmup_fraction,
         weight_decay=args.weight_decay,
+        init_from=args.init_from,
+        backbone_lr_scale=args.backbone_lr_scale,
     )
 
 

@@ -152,7 +152,7 @@ def test_model_card(fixture, request, random_checkpoint):
 
 
 def test_checkpoint_forms_resolve_to_the_same_prefix(random_checkpoint):
-    from encoder.checkpoint import resolve_checkpoint
+    from training.checkpoints import resolve_checkpoint
 
     forms = [
         random_checkpoint,
@@ -166,7 +166,7 @@ def test_checkpoint_forms_resolve_to_the_same_prefix(random_checkpoint):
 
 
 def test_missing_or_wrong_checkpoints_give_model_errors(tmp_path):
-    from encoder.checkpoint import resolve_checkpoint
+    from training.checkpoints import resolve_checkpoint
     from encoder.export import export
 
     with pytest.raises(ModelError, match="No checkpoint"):
@@ -183,7 +183,7 @@ def test_missing_or_wrong_checkpoints_give_model_errors(tmp_path):
 def test_checkpoint_of_another_model_is_refused(tmp_path):
     import tensorflow as tf
 
-    from encoder.checkpoint import load_network, resolve_checkpoint
+    from training.checkpoints import load_network, resolve_checkpoint
 
     tf.train.Checkpoint(model=tf.Module(), step=tf.Variable(3)).write(str(tmp_path / "ckpt-3"))
     with pytest.raises(ModelError, match="does not hold this network"):

@@ -13,7 +13,7 @@ MIN_COSINE = 0.9999
 @pytest.fixture(scope="module")
 def checkpoint_features(random_checkpoint, synthetic_crops):
     """The Keras network restored from the checkpoint, fed the preprocessed crops."""
-    from encoder.checkpoint import load_network, resolve_checkpoint
+    from training.checkpoints import load_network, resolve_checkpoint
 
     model = load_network(resolve_checkpoint(str(random_checkpoint)))
     rgb = synthetic_crops[..., ::-1].astype(np.float32) / 255.0
