@@ -1,19 +1,23 @@
 """Optional API key: `Authorization: Bearer <key>`, compared in constant time.
 
-The key comes from an environment variable named in the settings; without it auth is off.
+The key comes from an environment variable named in the settings; without it auth is off and
+the app declares no security scheme at all (see `serving.app`).
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from serving.errors import ApiError
 
-bearer = HTTPBearer(auto_error=False, description="the key in the server's REID_API_KEY")
+# auto_error=False: a missing or malformed header is answered by `unauthorized`, as JSON.
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="the key the server reads from its API key environment variable",
+)
 
 
 def keys_match(given: str, expected: str) -> bool:
@@ -21,27 +25,5 @@ def keys_match(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
-async def require_api_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    """Dependency: passes when auth is off or the bearer token equals the key; 401 otherwise."""
-    expected = request.app.state.api_key
-    if expected is None:
-        return
-    if credentials is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "This service needs an API key.",
-            "Send the header 'Authorization: Bearer <key>'.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not keys_match(credentials.credentials, expected):
-        raise ApiError(
-            401,
-            "unauthorized",
-            "The API key is wrong.",
-            "Send the key the server reads from its API key environment variable.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+def unauthorized(problem: str, fix: str) -> ApiError:
+    return ApiError(401, "unauthorized", problem, fix, headers={"WWW-Authenticate": "Bearer"})

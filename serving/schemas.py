@@ -1,22 +1,56 @@
-"""Typed request and response bodies; they make the OpenAPI schema at /docs meaningful."""
+"""Typed request and response bodies; they make the OpenAPI schema at /docs meaningful.
+
+The JSON schemas say what the server accepts, which is sometimes more than the Python types
+check: a box's width and height must be positive, but that is checked after parsing (by
+`serving.payloads.check_boxes`, to name the offending boxes), so it is stated only in the schema.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
 
-Box = tuple[float, float, float, float]
+from pydantic import BaseModel, Field, WithJsonSchema
+
+NPY_MEDIA_TYPE = "application/x-npy"  # float32 (N, 128) embeddings as a .npy file
+
+BOX_SCHEMA = {
+    "type": "array",
+    "description": "x, y, width, height in pixels of the frame, top-left origin",
+    "prefixItems": [
+        {"type": "number", "title": "x"},
+        {"type": "number", "title": "y"},
+        {"type": "number", "exclusiveMinimum": 0, "title": "width"},
+        {"type": "number", "exclusiveMinimum": 0, "title": "height"},
+    ],
+    "minItems": 4,
+    "maxItems": 4,
+}
+BOXES_SCHEMA = {"type": "array", "items": BOX_SCHEMA}
+
+Box = Annotated[tuple[float, float, float, float], WithJsonSchema(BOX_SCHEMA)]
+Base64Image = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "contentEncoding": "base64",
+            "minLength": 1,
+            "description": "the bytes of a JPEG or PNG file, standard base64 (padding optional)",
+        }
+    ),
+]
 
 
 class EmbedRequest(BaseModel):
     """JSON form of POST /embed: the crops as base64 JPEG or PNG files, any size."""
 
-    images: list[str] = Field(description="base64-encoded JPEG or PNG crops, in order")
+    images: list[Base64Image] = Field(description="base64-encoded JPEG or PNG crops, in order")
 
 
 class BoxesRequest(BaseModel):
     """JSON form of POST /embed/boxes: one frame and the boxes to cut from it."""
 
-    image: str = Field(description="the frame, a base64-encoded JPEG or PNG file")
+    image: Base64Image = Field(description="the frame, a base64-encoded JPEG or PNG file")
     boxes: list[Box] = Field(description="boxes [x, y, width, height] in pixels, top-left origin")
 
 
@@ -42,7 +76,9 @@ class HealthResponse(BaseModel):
 
 class ReadyResponse(BaseModel):
     ready: bool
-    status: str = Field(description="'ready', 'warming up' or 'draining'")
+    status: str = Field(
+        description="'ready', 'warming up', 'draining' or 'warm-up failed: <reason>'"
+    )
 
 
 class BatchingInfo(BaseModel):

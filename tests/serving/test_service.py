@@ -1,4 +1,4 @@
-"""How the app maps batcher outcomes to HTTP errors (the batcher itself is in test_batcher)."""
+"""How the service maps batcher outcomes to HTTP errors (the batcher itself is in test_batcher)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import asyncio
 import numpy as np
 import pytest
 
-from serving.app import Service
 from serving.batcher import BatcherClosed, QueueFull
 from serving.errors import ApiError
+from serving.service import Service
 from serving.settings import ServeSettings
 
 
