@@ -20,12 +20,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.atomic import write_bytes_atomic
+from core.atomic import normal_mode, write_bytes_atomic
 from core.contract import IMAGE_SHAPE, INPUT_NAME, OUTPUT_NAME
 from core.errors import ModelError
 from core.io import timestamp
-from training.checkpoints import CheckpointSource, load_network, resolve_checkpoint
 from encoder.model_card import write_model_card
+from training.checkpoints import CheckpointSource, load_network, resolve_checkpoint
 
 DEFAULT_OPSET = 17
 FORMATS = ("frozen", "savedmodel", "onnx")
@@ -109,9 +109,14 @@ def save_saved_model(model, output: Path) -> None:
 
 
 def _replace_folder(new: Path, target: Path) -> None:
-    """Put `new` at `target`; an old folder there is moved aside first and removed after."""
+    """Put `new` at `target`; an old folder there is moved aside first and removed after.
+
+    The staging folder (0700, as `mkdtemp` makes it) gets the mode a plain mkdir would give,
+    so a service running as another user can read the SavedModel.
+    """
     if target.exists() and not target.is_dir():
         raise ModelError(f"{target} exists and is not a folder.", "Choose another --output.")
+    os.chmod(new, normal_mode(target, directory=True))
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")

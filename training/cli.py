@@ -161,10 +161,15 @@ def run_train(args: argparse.Namespace) -> int:
     from training.train import STOP_EXIT_CODES, train
 
     summary = train(config_from_args(args))
+
+    def figure(key: str, digits: int) -> str:
+        value = summary.get(key)  # NaN is stored as null in summary.json
+        return "n/a" if value is None or value != value else f"{value:.{digits}f}"
+
     print(
-        f"Finished {summary['steps']} steps: loss {summary['loss']:.4f}, "
-        f"validation rank-1 {summary['validation_rank1']:.3f}, "
-        f"{summary['images_per_second']:.1f} images/s. Checkpoint: {summary['checkpoint']}"
+        f"Finished {summary['steps']} steps: loss {figure('loss', 4)}, "
+        f"validation rank-1 {figure('validation_rank1', 3)}, "
+        f"{figure('images_per_second', 1)} images/s. Checkpoint: {summary['checkpoint']}"
     )
     if summary["stopped_by_signal"]:
         import signal

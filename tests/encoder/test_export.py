@@ -166,8 +166,8 @@ def test_checkpoint_forms_resolve_to_the_same_prefix(random_checkpoint):
 
 
 def test_missing_or_wrong_checkpoints_give_model_errors(tmp_path):
-    from training.checkpoints import resolve_checkpoint
     from encoder.export import export
+    from training.checkpoints import resolve_checkpoint
 
     with pytest.raises(ModelError, match="No checkpoint"):
         resolve_checkpoint(str(tmp_path / "nothing"))
@@ -199,3 +199,26 @@ def test_rewriting_a_saved_model_replaces_it(random_checkpoint, tmp_path):
     export(str(random_checkpoint), str(target), "savedmodel")
     assert (target / "saved_model.pb").is_file() and not (target / "stale.txt").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_exported_models_and_cards_are_readable_by_others(random_checkpoint, tmp_path):
+    """Under umask 022 every file written is 0644 and every folder 0755, as a plain write."""
+    import stat
+
+    from encoder.export import export
+
+    previous = os.umask(0o022)
+    try:
+        for name, model_format in (("m.onnx", "onnx"), ("m.pb", "frozen"), ("saved", "savedmodel")):
+            export(str(random_checkpoint), str(tmp_path / name), model_format)
+    finally:
+        os.umask(previous)
+    modes = {
+        path.relative_to(tmp_path).as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in tmp_path.rglob("*")
+    }
+    assert {"m.onnx", "m.onnx.json", "m.pb", "m.pb.json", "saved", "saved.json"} <= set(modes)
+    wrong = {
+        p: oct(m) for p, m in modes.items() if m != (0o755 if (tmp_path / p).is_dir() else 0o644)
+    }
+    assert not wrong
