@@ -189,6 +189,36 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
     return row
 
 
+def ablation_table(results: Path) -> str:
+    """A markdown table of every row in `results`, grouped by budget, best CUHK03 rank-1 first."""
+    rows = [json.loads(p.read_text()) for p in sorted(results.glob("*.json"))]
+    lines = [
+        "| row | budget | CUHK03 rank-1 | rank-5 | mAP | unseen pairs rank-1 | mAP | "
+        "train min | img/s | changes from the defaults |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+
+    def pct(row, key):
+        value = row.get(key)
+        return "" if value is None else f"{100 * value:.1f}"
+
+    def budget(row):
+        return (row["config"]["steps"], row["config"]["batch_size"])
+
+    for row in sorted(rows, key=lambda r: (budget(r), -(r.get("cuhk03_rank1") or 0))):
+        steps, batch = budget(row)
+        data = row["config"]["data_dir"]
+        extra = " +extra" if isinstance(data, list) and len(data) > 1 else ""
+        changes = ", ".join(f"{k}={v}" for k, v in row["changes"].items()) or "(defaults)"
+        lines.append(
+            f"| {row['name']}{extra} | {steps} x {batch} | {pct(row, 'cuhk03_rank1')} | "
+            f"{pct(row, 'cuhk03_rank5')} | {pct(row, 'cuhk03_mAP')} | "
+            f"{pct(row, 'unseen_pairs_rank1')} | {pct(row, 'unseen_pairs_mAP')} | "
+            f"{row['train_seconds'] / 60:.1f} | {row['images_per_second']:.0f} | {changes} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=os.environ.get("REID_REALDATA_DIR"))
@@ -206,7 +236,13 @@ def main(argv=None) -> int:
         help="score the main job's training (synthetic people, its own length) instead",
     )
     parser.add_argument("--list", action="store_true", help="print the ablations and exit")
+    parser.add_argument(
+        "--table", action="store_true", help="print the markdown table of RESULTS and exit"
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        print(ablation_table(Path(args.results)), end="")
+        return 0
     if args.list:
         for name, changes in ABLATIONS.items():
             print(f"{name:36s} {changes}")

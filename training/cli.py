@@ -78,7 +78,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--fixed-kappa",
         type=float,
         default=defaults.fixed_kappa,
-        help="a constant cosine-softmax scale instead of a learned one (NormFace/CosFace)",
+        help="a constant cosine-softmax scale (NormFace/CosFace); 0: learned, as the reference",
     )
     recipe.add_argument("--margin", type=float, default=defaults.margin, help="cosine margin")
     recipe.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
@@ -145,7 +145,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         log_every=args.log_every,
         augmentations=args.augment,
         initial_kappa=args.initial_kappa,
-        fixed_kappa=args.fixed_kappa,
+        fixed_kappa=args.fixed_kappa or None,
         margin=args.margin,
         label_smoothing=args.label_smoothing,
         triplet_weight=args.triplet_weight,
