@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 from benchlib import describe_machine  # noqa: E402
 
 from core.atomic import write_json_atomic  # noqa: E402
+from core.native_logs import filter_native_stderr  # noqa: E402
 from training.train import TrainConfig  # noqa: E402
 
 # The reference implementation's recipe, as `reid train` ran before these defaults.
@@ -73,6 +74,13 @@ ABLATIONS: dict[str, dict] = {
         "lr_schedule": "cosine",
         "warmup_fraction": 0.1,
         "loss": "cosine-softmax+triplet",
+    },
+    "reference-cosine-triplet-padcrop-erasing": {
+        **REFERENCE,
+        "lr_schedule": "cosine",
+        "warmup_fraction": 0.1,
+        "loss": "cosine-softmax+triplet",
+        "augmentations": "flip,pad-crop,erasing",
     },
     "reference-cosine-kappa4": {
         **REFERENCE,
@@ -259,6 +267,8 @@ def main(argv=None) -> int:
         "--table", action="store_true", help="print the markdown table of RESULTS and exit"
     )
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress reaches a log file as it happens
+    filter_native_stderr()
     if args.table:
         print(ablation_table(Path(args.results)), end="")
         return 0
