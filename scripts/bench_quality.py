@@ -69,6 +69,11 @@ ABLATIONS: dict[str, dict] = {
     "padcrop-erasing-triplet-bf16": {**AUGMENTED, "loss": "cosine-softmax+triplet"},
     "padcrop-erasing-margin-bf16": {**AUGMENTED, "margin": 0.2},
     "reference-cosine": {**REFERENCE, "lr_schedule": "cosine", "warmup_fraction": 0.1},
+    # The first candidate defaults: fixed scale, smoothing, BoT augmentations, no triplet term.
+    "fixed16-ls-padcrop-erasing": {
+        **SCALED,
+        "augmentations": "flip,pad-crop,erasing",
+    },
     "reference-cosine-triplet": {
         **REFERENCE,
         "lr_schedule": "cosine",
