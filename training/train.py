@@ -228,6 +228,12 @@ def _make_optimizers(config: TrainConfig, model, head, plan) -> list[tuple[objec
     head_variables = list(head.trainable_variables) if head is not None else []
     if config.backbone_lr_scale == 1.0 or not head_variables:
         groups = [(adam(1.0), backbone + head_variables)]
+    elif plan.loss_scaling:
+        raise ReidError(
+            "--backbone-lr-scale below 1 cannot be combined with float16 loss scaling (GPU "
+            "mixed precision): the two optimisers would scale the loss differently.",
+            "Add --precision fp32, or fine-tune with --backbone-lr-scale 1.",
+        )
     else:
         groups = [(adam(config.backbone_lr_scale), backbone), (adam(1.0), head_variables)]
     for optimizer, variables in groups:
