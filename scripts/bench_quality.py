@@ -146,6 +146,7 @@ def score_checkpoint(checkpoint: str, data_dir: Path, unseen_pairs: bool) -> dic
     from evaluation.features import open_feature_model
     from ranking import cosine_distance, evaluate_ranking
     from training.datasets import read_dataset
+    from training.datasets.split import subset
 
     model = open_feature_model(checkpoint, batch_size=256)
 
@@ -163,20 +164,10 @@ def score_checkpoint(checkpoint: str, data_dir: Path, unseen_pairs: bool) -> dic
     scores = {"cuhk03": rank(cuhk03.query, cuhk03.gallery)}
     if unseen_pairs:
         extra = read_dataset("market1501", data_dir / "CUHK03-extra").train
-        query = _subset(extra, extra.cameras == 3)
-        gallery = _subset(extra, extra.cameras == 4)
+        query = subset(extra, extra.cameras == 3, keep_skipped=False)
+        gallery = subset(extra, extra.cameras == 4, keep_skipped=False)
         scores["unseen_pairs"] = rank(query, gallery)
     return scores
-
-
-def _subset(images, mask):
-    return dataclasses.replace(
-        images,
-        paths=images.paths[mask],
-        identities=images.identities[mask],
-        cameras=images.cameras[mask],
-        tracklets=None,
-    )
 
 
 def training_curve(run_dir: Path) -> list[dict]:

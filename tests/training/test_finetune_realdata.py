@@ -19,6 +19,7 @@ pytest.importorskip("tensorflow")
 from evaluation.features import open_feature_model  # noqa: E402
 from ranking import cosine_distance, evaluate_ranking  # noqa: E402
 from training.datasets import read_dataset  # noqa: E402
+from training.datasets.split import subset  # noqa: E402
 from training.train import TrainConfig, train  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
@@ -62,10 +63,7 @@ def test_fine_tuning_beats_training_from_scratch(tmp_path):
     extra = read_dataset("market1501", data / "CUHK03-extra").train
     people = np.unique(extra.identities)
     small = _slice(data / "CUHK03-extra" / "bounding_box_train", set(people[:60]), tmp_path / "s")
-    test_mask = np.isin(extra.identities, people[-100:])
-    test = type(extra)(
-        extra.paths[test_mask], extra.identities[test_mask], extra.cameras[test_mask]
-    )
+    test = subset(extra, np.isin(extra.identities, people[-100:]), keep_skipped=False)
     runs = {}
     for name, init in (("scratch", None), ("tuned", str(base))):
         runs[name] = tmp_path / name
