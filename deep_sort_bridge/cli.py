@@ -204,7 +204,7 @@ def add_mot_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_mot_eval(args: argparse.Namespace) -> int:
     from deep_sort_bridge import metrics
-    from deep_sort_bridge.sequences import score_sequences
+    from deep_sort_bridge.sequences import score_columns, score_sequences
 
     report = score_sequences(
         args.mot_dir,
@@ -213,7 +213,7 @@ def run_mot_eval(args: argparse.Namespace) -> int:
         render_dir=args.render,
         progress=not args.no_progress,
     )
-    print(metrics.format_table(report["scores"]))
+    print(metrics.format_table(report["scores"], score_columns()))
     print(f"Scores: {report['output']}")
     return 0
 

@@ -46,6 +46,8 @@ METRICS = (
     ("num_objects", "gt_boxes", "boxes", "count"),
     ("num_frames", "frames", "frames", "count"),
 )
+# (our key, table header, kind) of the table's columns.
+COLUMNS = tuple((key, header, kind) for _, key, header, kind in METRICS)
 
 
 def iou_matrix(a_tlwh: np.ndarray, b_tlwh: np.ndarray) -> np.ndarray:
@@ -154,14 +156,18 @@ def score(accumulators: dict) -> dict:
     return out
 
 
-def format_table(scores: dict) -> str:
-    """A fixed-width text table of `score`'s output, percentages with one decimal."""
-    headers = ["sequence"] + [m[2] for m in METRICS]
+def format_table(scores: dict, columns=COLUMNS) -> str:
+    """A fixed-width text table of per-sequence scores, percentages with one decimal.
+
+    columns: (key, header, kind) triples, kind "percent" or "count"; keys missing from a row
+    show as "-".
+    """
+    headers = ["sequence"] + [header for _, header, _ in columns]
     rows = []
     for name, values in scores.items():
         cells = [name]
-        for _, key, _, kind in METRICS:
-            value = values[key]
+        for key, _, kind in columns:
+            value = values.get(key, float("nan"))
             if kind == "percent":
                 cells.append("-" if not np.isfinite(value) else f"{100 * value:.1f}")
             else:

@@ -20,8 +20,37 @@ from deep_sort_bridge import mot_io
 MOT_CONVENTIONS = (
     "MOTChallenge: results matched to distractor classes (2, 7, 8, 12) are removed; "
     "only class-1 boxes with consider flag 1 are scored; IoU >= 0.5 to match; "
-    "MOTP is the mean IoU of matches."
+    "MOTP is the mean IoU of matches; HOTA, DetA, AssA and LocA are TrackEval's, "
+    "averaged over its 19 IoU thresholds."
 )
+
+
+def score_columns() -> tuple:
+    """The table columns of `score_results`: HOTA, DetA, AssA, LocA, then MOTA, IDF1, ..."""
+    from deep_sort_bridge import metrics
+    from deep_sort_bridge.hota import HOTA_METRICS
+
+    return tuple((key, header, "percent") for _, key, header in HOTA_METRICS[:4]) + metrics.COLUMNS
+
+
+def score_results(sequences: dict[str, tuple[np.ndarray, np.ndarray, int]]) -> dict:
+    """All MOT scores per sequence and over all ("OVERALL") from (gt, results, frames) each.
+
+    frames: the sequence length (seqinfo's seqLength, or the last frame of gt and results).
+    """
+    from deep_sort_bridge import hota, metrics
+
+    scores = metrics.score({n: metrics.accumulate(g, r) for n, (g, r, _) in sequences.items()})
+    hota_scores = hota.score_hota(
+        {n: hota.sequence_data(g, r, frames) for n, (g, r, frames) in sequences.items()}
+    )
+    return {name: {**hota_scores[name], **values} for name, values in scores.items()}
+
+
+def sequence_length(sequence_dir: Path, *rows: np.ndarray) -> int:
+    """seqinfo.ini's seqLength, or (if missing or shorter) the last frame of the given rows."""
+    last = max((int(r[:, 0].max()) for r in rows if len(r)), default=0)
+    return max(mot_io.read_seqinfo(sequence_dir).length or 0, last)
 
 
 def sequence_detections(sequence_dir: Path, detections_dir: Path | None, appearance: bool):
@@ -116,15 +145,13 @@ def score_sequences(
     scored tracks there. Sequences without ground truth or without results are named in the
     report's `unscored` and left out; none scorable is an error.
     """
-    from deep_sort_bridge import metrics
-
     results_dir = Path(results_dir).expanduser()
     if not results_dir.is_dir():
         raise DatasetError(
             f"Results folder {results_dir} does not exist.",
             "Pass the --output_dir of `reid track` (it holds <sequence>.txt files).",
         )
-    accumulators, missing, no_gt = {}, [], []
+    inputs, missing, no_gt = {}, [], []
     results_of = {}
     for sequence_dir in mot_io.list_sequences(mot_dir):
         gt_path = sequence_dir / "gt" / "gt.txt"
@@ -136,9 +163,8 @@ def score_sequences(
             missing.append(sequence_dir.name)
             continue
         results = mot_io.read_results(result_path)
-        accumulators[sequence_dir.name] = metrics.accumulate(
-            mot_io.read_groundtruth(gt_path), results
-        )
+        gt = mot_io.read_groundtruth(gt_path)
+        inputs[sequence_dir.name] = (gt, results, sequence_length(sequence_dir, gt, results))
         results_of[sequence_dir] = results
     if no_gt:
         print(f"warning: no gt/gt.txt in {', '.join(no_gt)}; not scored.", file=sys.stderr)
@@ -147,7 +173,7 @@ def score_sequences(
             f"warning: no results for {', '.join(missing)} in {results_dir}; not scored.",
             file=sys.stderr,
         )
-    if not accumulators:
+    if not inputs:
         raise DatasetError(
             f"Nothing to score: no sequence of {mot_dir} has both ground truth and a "
             f"result file in {results_dir}.",
@@ -156,7 +182,7 @@ def score_sequences(
     report = {
         "mot_dir": str(mot_dir),
         "results": str(results_dir),
-        "scores": metrics.score(accumulators),
+        "scores": score_results(inputs),
         "unscored": {"no_groundtruth": no_gt, "no_results": missing},
         "conventions": MOT_CONVENTIONS,
     }

@@ -104,6 +104,12 @@ ABLATIONS: dict[str, dict] = {
     "default-learned-kappa": {"fixed_kappa": None},
     "default-all-augment": {"augmentations": ALL_AUGMENTATIONS},
     "default-triplet": {"loss": "cosine-softmax+triplet"},
+    # Screens of the new defaults for generalisation to unseen cameras.
+    "default-color-jitter": {"augmentations": "flip,color-jitter"},
+    "default-padcrop": {"augmentations": "flip,pad-crop"},
+    "default-erasing": {"augmentations": "flip,erasing"},
+    "default-wd5e-4": {"weight_decay": 5e-4},
+    "default-lr3e-3": {"lr": 3e-3},
 }
 
 

@@ -36,7 +36,7 @@ def main() -> int:
 
     from deep_sort_bridge import metrics
     from deep_sort_bridge.generate import generate_detections
-    from deep_sort_bridge.sequences import score_sequences, track_sequences
+    from deep_sort_bridge.sequences import score_columns, score_sequences, track_sequences
     from deep_sort_bridge.tracking import TrackerConfig
     from encoder import Encoder
 
@@ -63,14 +63,16 @@ def main() -> int:
         )
         scores[mode] = score_sequences(mot_dir, results_dir)["scores"]
     for mode, table in scores.items():
-        print(f"\n{mode}:\n{metrics.format_table(table)}")
+        print(f"\n{mode}:\n{metrics.format_table(table, score_columns())}")
     overall = {mode: table["OVERALL"] for mode, table in scores.items()}
     gain = {
         key: overall["appearance"][key] - overall["overlap_only"][key]
-        for key in ("idf1", "mota", "id_switches")
+        for key in ("hota", "assa", "idf1", "mota", "id_switches")
     }
     print(
-        f"\nIDF1 with appearance {100 * overall['appearance']['idf1']:.1f}, overlap only "
+        f"\nHOTA with appearance {100 * overall['appearance']['hota']:.1f}, overlap only "
+        f"{100 * overall['overlap_only']['hota']:.1f}; "
+        f"IDF1 with appearance {100 * overall['appearance']['idf1']:.1f}, overlap only "
         f"{100 * overall['overlap_only']['idf1']:.1f}; ID switches "
         f"{overall['appearance']['id_switches']} vs {overall['overlap_only']['id_switches']}"
     )
