@@ -265,3 +265,48 @@ def run_dataset_from_mot(args: argparse.Namespace) -> int:
             f"`reid train --dataset market1501 --data-dir {args.output}`."
         )
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# video-to-mot
+
+
+def add_video_to_mot_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("video", help="video file (anything OpenCV's FFmpeg reads)")
+    parser.add_argument("mot_dir", help="MOT folder; the sequence goes to MOT_DIR/NAME")
+    parser.add_argument("--name", default=None, help="sequence name (default: the video's stem)")
+    parser.add_argument(
+        "--detections",
+        default=None,
+        help="det.txt of the video (MOTChallenge rows, frames from 1); default: VIDEO's stem "
+        "+ .txt beside it, if there",
+    )
+    parser.add_argument("--gt", default=None, help="gt.txt of the video, if it has one")
+    _progress_option(parser)
+
+
+def run_video_to_mot(args: argparse.Namespace) -> int:
+    from deep_sort_bridge.video import video_to_mot
+
+    summary = video_to_mot(
+        args.video,
+        args.mot_dir,
+        detections=args.detections,
+        groundtruth=args.gt,
+        name=args.name,
+        progress=not args.no_progress,
+    )
+    done = "already written" if summary["skipped"] else "written"
+    print(
+        f"{summary['sequence']} {done}: {summary['frames']} frames of "
+        f"{summary['width']}x{summary['height']} at {summary['frame_rate']:g} frames/s, "
+        f"{summary['detections']} detections."
+    )
+    if not summary["detections"]:
+        print(
+            f"No detections yet: put your detector's boxes in {summary['sequence']}/det/det.txt "
+            "(frame,-1,x,y,w,h,confidence per line) before `reid generate-detections`."
+        )
+    else:
+        print(f"Next: reid generate-detections --model MODEL --mot_dir {args.mot_dir}")
+    return 0

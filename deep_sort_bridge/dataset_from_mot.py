@@ -20,12 +20,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from core.atomic import write_bytes_atomic, write_json_atomic
 from core.errors import DatasetError
+from core.images import write_jpeg_atomic
 from core.outputs import check_output_folder, read_json_record, remove_stale_temporaries
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.frames import prefetch, read_frame
@@ -250,12 +250,7 @@ def _cut_sequence(
                 identity = identity_of[int(row[1])]
                 path = folder / crop_name(identity, camera, frame)
                 if not path.exists():
-                    ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-                    if not ok:
-                        raise DatasetError(
-                            f"Could not encode {path.name}.", "Report this as a bug."
-                        )
-                    write_bytes_atomic(path, data.tobytes())
+                    write_jpeg_atomic(path, crop, JPEG_QUALITY, durable=True)
                 images_of[identity] = images_of.get(identity, 0) + 1
     finally:
         bar.close()

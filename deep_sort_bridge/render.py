@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from core.atomic import write_bytes_atomic
 from core.errors import DatasetError
+from core.images import write_jpeg_atomic
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.frames import prefetch, read_frame
 
@@ -99,10 +99,8 @@ def render_sequence(
             if image is None:
                 continue
             draw_tracks(image, results[frame_of_row == frame])
-            ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-            if ok:
-                write_bytes_atomic(out_dir / f"{frame:06d}.jpg", data.tobytes())
-                written += 1
+            write_jpeg_atomic(out_dir / f"{frame:06d}.jpg", image, durable=True)
+            written += 1
             if video and writer is None and target is None:
                 size = (image.shape[1], image.shape[0])
                 writer, temporary, target = _open_video(

@@ -37,10 +37,12 @@ COMMANDS = (
      "deep_sort_bridge.cli", "add_generate_detections_arguments", "run_generate_detections"),
     ("track", "run the deep_sort tracker on detections with features", "deep_sort_bridge.cli",
      "add_track_arguments", "run_track"),
-    ("mot-eval", "MOTA, IDF1 and co. against gt.txt; --render draws tracks",
+    ("mot-eval", "HOTA, MOTA, IDF1 and co. against gt.txt; --render draws tracks",
      "deep_sort_bridge.cli", "add_mot_eval_arguments", "run_mot_eval"),
     ("dataset-from-mot", "cut ground-truth tracks into a Market-1501 layout",
      "deep_sort_bridge.cli", "add_dataset_from_mot_arguments", "run_dataset_from_mot"),
+    ("video-to-mot", "a video file as a MOTChallenge sequence (frames, seqinfo.ini, det/)",
+     "deep_sort_bridge.cli", "add_video_to_mot_arguments", "run_video_to_mot"),
     ("serve", "serve embeddings over HTTP (POST /embed)", "serving.cli", "add_serve_arguments",
      "run_serve"),
 )  # fmt: skip

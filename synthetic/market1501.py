@@ -23,9 +23,9 @@ from tqdm import tqdm
 
 from core.atomic import write_json_atomic
 from core.errors import DatasetError
+from core.images import write_jpeg_atomic
 from core.outputs import check_output_folder, read_json_record, remove_stale_temporaries
 from synthetic.appearance import Appearance
-from synthetic.jpeg import write_jpeg_atomic
 from synthetic.market_plan import (
     GALLERY_DIR,
     IMAGE_HEIGHT,

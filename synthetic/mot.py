@@ -29,12 +29,12 @@ from tqdm import tqdm
 
 from core.atomic import write_bytes_atomic, write_json_atomic
 from core.errors import DatasetError
+from core.images import write_jpeg_atomic
 from core.outputs import check_output_folder, read_json_record, remove_stale_temporaries
 from synthetic.appearance import Appearance, Pose, random_appearance
 from synthetic.cameras import random_camera_look, render_background
 from synthetic.canvas import composite
 from synthetic.drawing import render_person_rgba
-from synthetic.jpeg import write_jpeg_atomic
 
 FORMAT_NAME = "reid-synthetic-mot"
 GENERATOR_VERSION = 1

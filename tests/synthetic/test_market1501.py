@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from core.errors import DatasetError
-from synthetic import jpeg, market1501
+from core.images import JPEG_QUALITY
+from synthetic import market1501
 from synthetic.appearance import random_appearance
 from synthetic.canvas import composite
 from synthetic.cli import add_synth_market_arguments, run_synth_market
@@ -282,7 +283,7 @@ def test_interrupted_run_resumes_to_the_same_dataset(tmp_path, monkeypatch):
     real_write = market1501.write_jpeg_atomic
     calls = []
 
-    def failing_write(path, image, quality=jpeg.JPEG_QUALITY):
+    def failing_write(path, image, quality=JPEG_QUALITY):
         calls.append(path)
         if len(calls) == 10:
             raise KeyboardInterrupt
