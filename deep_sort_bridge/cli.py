@@ -137,7 +137,14 @@ def add_track_arguments(parser: argparse.ArgumentParser) -> None:
     _option(parser, "min_confidence", type=float, default=d.min_confidence)
     _option(parser, "min_detection_height", type=float, default=d.min_detection_height)
     _option(parser, "nms_max_overlap", type=float, default=d.nms_max_overlap, help="1.0: no NMS")
-    _option(parser, "max_cosine_distance", type=float, default=d.max_cosine_distance)
+    _option(
+        parser,
+        "max_cosine_distance",
+        type=float,
+        default=None,
+        help="appearance gate (default: the model card's calibrated value, see `reid calibrate`, "
+        f"else deep_sort's {d.max_cosine_distance})",
+    )
     _option(parser, "nn_budget", type=int, default=d.nn_budget, help="0: no budget")
     _option(parser, "max_iou_distance", type=float, default=d.max_iou_distance)
     _option(parser, "max_age", type=int, default=d.max_age)
@@ -159,17 +166,37 @@ def tracker_config(args: argparse.Namespace):
     for ok, message in checks:
         if not ok:
             raise ReidError(f"Invalid tracker setting: {message}.", "Change the option.")
+    gate = args.max_cosine_distance
+    if gate is None:
+        gate = _calibrated_gate(args)
     return TrackerConfig(
         min_confidence=args.min_confidence,
         min_detection_height=args.min_detection_height,
         nms_max_overlap=args.nms_max_overlap,
-        max_cosine_distance=args.max_cosine_distance,
+        max_cosine_distance=gate,
         nn_budget=args.nn_budget or None,
         max_iou_distance=args.max_iou_distance,
         max_age=args.max_age,
         n_init=args.n_init,
         appearance=args.appearance == "on",
     )
+
+
+def _calibrated_gate(args: argparse.Namespace) -> float:
+    """The gate `reid calibrate` stored in the card of the model that made --detections."""
+    from deep_sort_bridge.generate import detections_model_gate
+    from deep_sort_bridge.tracking import TrackerConfig
+
+    found = detections_model_gate(args.detections) if args.detections else None
+    if found is None:
+        return TrackerConfig().max_cosine_distance
+    gate, model = found
+    if args.appearance == "on":
+        print(
+            f"max_cosine_distance {gate:g}: calibrated for {model} (its model card); "
+            "--max_cosine_distance overrides it."
+        )
+    return gate
 
 
 def run_track(args: argparse.Namespace) -> int:
@@ -309,4 +336,60 @@ def run_video_to_mot(args: argparse.Namespace) -> int:
         )
     else:
         print(f"Next: reid generate-detections --model MODEL --mot_dir {args.mot_dir}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# calibrate
+
+
+def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
+    from ranking.gates import GATE_METHODS
+
+    _option(parser, "model", required=True, help=".onnx, frozen graph .pb or SavedModel folder")
+    _option(parser, "mot_dir", required=True, help="MOTChallenge folder with gt/gt.txt")
+    _option(parser, "output_dir", default="calibration", help="calibration.json and .png go here")
+    _option(parser, "max_age", type=int, default=30, help="the tracker's window, in frames")
+    parser.add_argument(
+        "--method",
+        choices=GATE_METHODS,
+        default="youden",
+        help="youden: best separation of same from different identities; false-pass: the "
+        "largest gate that lets at most --max-false-pass of different identities through",
+    )
+    _option(parser, "max_false_pass", type=float, default=0.05)
+    _option(parser, "min_visibility", type=float, default=0.25, help="gt boxes below are skipped")
+    parser.add_argument(
+        "--no-card", action="store_true", help="do not write the result into the model card"
+    )
+    _progress_option(parser)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from deep_sort_bridge.calibrate import calibrate
+
+    if not 0 <= args.max_false_pass < 1:
+        raise ReidError("--max-false-pass must be in [0, 1).", "Use e.g. 0.05.")
+    record = calibrate(
+        args.model,
+        args.mot_dir,
+        args.output_dir,
+        max_age=args.max_age,
+        method=args.method,
+        max_false_pass=args.max_false_pass,
+        min_visibility=args.min_visibility,
+        write_card=not args.no_card,
+        progress=not args.no_progress,
+    )
+    gate = record["max_cosine_distance"]
+    rates = record["at"]["recommended"]
+    print(
+        f"Recommended max_cosine_distance {gate:g} ({record['method']}): lets "
+        f"{100 * rates['same_pass_rate']:.1f}% of same-identity and "
+        f"{100 * rates['different_pass_rate']:.1f}% of different-identity distances through "
+        f"({record['pairs']['same']} and {record['pairs']['different']} pairs; medians "
+        f"{record['median']['same']:.3f} and {record['median']['different']:.3f})."
+    )
+    where = "" if args.no_card else " and the model card (reid track uses it)"
+    print(f"Written to {args.output_dir}/calibration.json, calibration.png{where}.")
     return 0

@@ -201,8 +201,32 @@ def crop_encoder(
     encoder = Encoder(
         model, backend=backend, batch_size=batch_size, threads=threads, precision=precision
     )
-    description = {"model": str(model), "backend": encoder.backend}
-    return encoder.encode, {**description, "precision": encoder.precision}
+    from encoder.model_card import calibrated_gate
+
+    description = {"model": str(model), "backend": encoder.backend, "precision": encoder.precision}
+    gate = calibrated_gate(encoder.model_card)
+    if gate is not None:
+        description["calibrated_max_cosine_distance"] = gate
+    return encoder.encode, description
+
+
+def detections_model_gate(detections_dir: str | Path) -> tuple[float, str] | None:
+    """(gate, model) when the model that wrote DETECTIONS_DIR has a calibrated gate, else None.
+
+    The model's card is read afresh when the model is still where generate-detections found it
+    (a calibration run since counts); otherwise the gate recorded in the summary is used.
+    """
+    from core.outputs import read_json_record
+    from encoder.model_card import calibrated_gate, read_model_card
+
+    summary = read_json_record(Path(detections_dir).expanduser() / SUMMARY_NAME) or {}
+    model = summary.get("model")
+    if not model:
+        return None
+    gate = calibrated_gate(read_model_card(model)) if Path(model).exists() else None
+    if gate is None:
+        gate = summary.get("calibrated_max_cosine_distance")
+    return (float(gate), str(model)) if gate is not None else None
 
 
 def generate_detections(

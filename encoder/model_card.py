@@ -4,7 +4,8 @@
 `saved/` has `saved.json` beside it. The card records the input contract, the feature
 dimension, the source checkpoint, the model's sha256 (for a SavedModel folder: over its
 files' relative paths and contents, in sorted order), the training configuration and the
-evaluation results of the run when known.
+evaluation results of the run when known, and, once `reid calibrate` has run, the tracker's
+appearance gate fitted to the model (`calibration`).
 """
 
 from __future__ import annotations
@@ -64,3 +65,19 @@ def read_model_card(model_path: str | Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return card if isinstance(card, dict) else None
+
+
+def calibrated_gate(card: dict | None) -> float | None:
+    """The `max_cosine_distance` that `reid calibrate` fitted to the model, if the card has one."""
+    gate = ((card or {}).get("calibration") or {}).get("max_cosine_distance")
+    return float(gate) if gate is not None else None
+
+
+def update_model_card(model_path: str | Path, **entries) -> dict:
+    """Add or replace top-level entries of the card beside `model_path` (written atomically)."""
+    card = read_model_card(model_path)
+    if card is None:
+        card = {"file": Path(model_path).name, "sha256": sha256_of(model_path)}
+    card.update(entries)
+    write_json_atomic(card_path(model_path), card)
+    return card

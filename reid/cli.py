@@ -39,6 +39,8 @@ COMMANDS = (
      "add_track_arguments", "run_track"),
     ("mot-eval", "HOTA, MOTA, IDF1 and co. against gt.txt; --render draws tracks",
      "deep_sort_bridge.cli", "add_mot_eval_arguments", "run_mot_eval"),
+    ("calibrate", "fit the tracker's max_cosine_distance to a model on sequences with gt",
+     "deep_sort_bridge.cli", "add_calibrate_arguments", "run_calibrate"),
     ("dataset-from-mot", "cut ground-truth tracks into a Market-1501 layout",
      "deep_sort_bridge.cli", "add_dataset_from_mot_arguments", "run_dataset_from_mot"),
     ("video-to-mot", "a video file as a MOTChallenge sequence (frames, seqinfo.ini, det/)",

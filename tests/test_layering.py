@@ -22,7 +22,7 @@ MAY_IMPORT = {
     "encoder": {"core", "training"},
     "evaluation": {"core", "ranking", "training", "encoder"},
     "serving": {"core", "encoder"},
-    "deep_sort_bridge": {"core", "encoder", "serving"},
+    "deep_sort_bridge": {"core", "ranking", "encoder", "serving"},
     "reid": {
         "core", "ranking", "training", "synthetic", "encoder", "evaluation", "serving",
         "deep_sort_bridge",
