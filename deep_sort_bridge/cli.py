@@ -393,3 +393,79 @@ def run_calibrate(args: argparse.Namespace) -> int:
     where = "" if args.no_card else " and the model card (reid track uses it)"
     print(f"Written to {args.output_dir}/calibration.json, calibration.png{where}.")
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# tune
+
+
+def _numbers(kind):
+    def parse(text: str) -> tuple:
+        try:
+            values = tuple(kind(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list") from None
+        if not values:
+            raise argparse.ArgumentTypeError("give at least one value")
+        return values
+
+    return parse
+
+
+def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
+    from deep_sort_bridge.tracking import TrackerConfig
+
+    d = TrackerConfig()
+    _option(parser, "mot_dir", required=True, help="MOTChallenge folder with gt/gt.txt")
+    parser.add_argument(
+        "--detections",
+        required=True,
+        help="folder of <sequence>.npy from generate-detections (features of the model to tune)",
+    )
+    _option(parser, "output_dir", default="tune", help="tune.json goes here")
+    grid = "comma-separated values to try (default: %s)"
+    gates = "the calibrated gate x 0.5, 0.75, 1, 1.5, 2, else 0.1,0.2,0.3,0.5"
+    _option(parser, "max_cosine_distance", type=_numbers(float), default=None, help=grid % gates)
+    _option(parser, "max_age", type=_numbers(int), default=None, help=grid % "15,30,60")
+    _option(parser, "n_init", type=_numbers(int), default=None, help=grid % "1,3")
+    _option(parser, "max_iou_distance", type=_numbers(float), default=None,
+            help=grid % "0.5,0.7,0.9")  # fmt: skip
+    parser.add_argument("--by", choices=("hota", "idf1"), default="hota", help="score to pick by")
+    _option(parser, "min_confidence", type=float, default=d.min_confidence)
+    _option(parser, "min_detection_height", type=float, default=d.min_detection_height)
+    _option(parser, "nms_max_overlap", type=float, default=d.nms_max_overlap)
+    _option(parser, "nn_budget", type=int, default=d.nn_budget, help="0: no budget")
+    _progress_option(parser)
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from deep_sort_bridge.generate import detections_model_gate
+    from deep_sort_bridge.tracking import TrackerConfig
+    from deep_sort_bridge.tune import default_grid, format_rows, tune
+
+    found = detections_model_gate(args.detections)
+    grid = default_grid(found[0] if found else None)
+    for name in grid:
+        values = getattr(args, name)
+        if values is not None:
+            grid[name] = values
+    if min(grid["max_age"]) < 1 or min(grid["n_init"]) < 1:
+        raise ReidError("Invalid grid: --max_age and --n_init values must be at least 1.",
+                        "Change the values.")  # fmt: skip
+    if not all(0 <= v <= 1 for v in grid["max_iou_distance"]):
+        raise ReidError("Invalid grid: --max_iou_distance values must be in [0, 1].",
+                        "Change the values.")  # fmt: skip
+    base = TrackerConfig(
+        min_confidence=args.min_confidence,
+        min_detection_height=args.min_detection_height,
+        nms_max_overlap=args.nms_max_overlap,
+        nn_budget=args.nn_budget or None,
+    )
+    record = tune(args.mot_dir, args.detections, args.output_dir, grid, base, args.by,
+                  progress=not args.no_progress)  # fmt: skip
+    print(format_rows(record["rows"], args.by))
+    best = record["best"]["settings"]
+    flags = " ".join(f"--{k} {v:g}" for k, v in best.items())
+    print(f"Best by {args.by.upper()} of {len(record['rows'])} settings: reid track {flags}")
+    print(f"All rows: {args.output_dir}/tune.json")
+    return 0

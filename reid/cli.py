@@ -41,6 +41,8 @@ COMMANDS = (
      "deep_sort_bridge.cli", "add_mot_eval_arguments", "run_mot_eval"),
     ("calibrate", "fit the tracker's max_cosine_distance to a model on sequences with gt",
      "deep_sort_bridge.cli", "add_calibrate_arguments", "run_calibrate"),
+    ("tune", "grid-search the tracker's settings by HOTA / IDF1 on sequences with gt",
+     "deep_sort_bridge.cli", "add_tune_arguments", "run_tune"),
     ("dataset-from-mot", "cut ground-truth tracks into a Market-1501 layout",
      "deep_sort_bridge.cli", "add_dataset_from_mot_arguments", "run_dataset_from_mot"),
     ("video-to-mot", "a video file as a MOTChallenge sequence (frames, seqinfo.ini, det/)",
