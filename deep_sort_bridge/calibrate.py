@@ -22,9 +22,16 @@ from core.errors import DatasetError, ReidError
 from deep_sort_bridge import mot_io
 from deep_sort_bridge.frames import prefetch, read_frame
 from deep_sort_bridge.metrics import scored_groundtruth
-from ranking.gates import nearest_track_distances, pass_rate, recommend_gate
+from ranking.gates import (
+    GATE_METHODS,
+    candidate_gates,
+    nearest_track_distances,
+    pass_rate,
+    recommend_gate,
+)
 
 DEEP_SORT_GATE = 0.2
+METHODS = ("tracking", *GATE_METHODS)
 HISTOGRAM_BINS = 50
 
 
@@ -109,7 +116,7 @@ def calibrate(
     mot_dir: str | Path,
     output_dir: str | Path,
     max_age: int = 30,
-    method: str = "youden",
+    method: str = "tracking",
     max_false_pass: float = 0.05,
     min_visibility: float = 0.25,
     write_card: bool = True,
@@ -119,7 +126,10 @@ def calibrate(
     """Measure the distributions on MOT_DIR's sequences with gt and recommend a gate.
 
     model: .onnx, .pb or SavedModel; max_age: the tracker's matching window in frames;
-    method / max_false_pass: how to choose (see `ranking.gates.recommend_gate`);
+    method: "tracking" tracks the sequences' own det/det.txt with each of
+    `ranking.gates.candidate_gates` and keeps the gate of the best HOTA (IDF1 breaks ties);
+    "youden" and "false-pass" (with max_false_pass) choose from the distributions alone
+    (`ranking.gates.recommend_gate`), as "tracking" does when no sequence has detections;
     min_visibility: gt boxes less visible than this are left out; write_card: also store the
     result in the model card. Writes OUTPUT/calibration.json and OUTPUT/calibration.png.
     """
@@ -148,9 +158,16 @@ def calibrate(
             "with gt/gt.txt, their frames, and several people seen within max_age frames.",
             "Pass MOTChallenge training sequences (e.g. MOT17/train) or `reid synth mot` ones.",
         )
-    gate = recommend_gate(same, different, method, max_false_pass)
+    output_dir = Path(output_dir).expanduser()
+    trials = None
+    if method == "tracking":
+        trials = _tracking_trials(encoder, mot_dir, output_dir, same, different, max_age)
+    if trials:
+        gate = max(trials, key=lambda t: (t["hota"], t["idf1"]))["max_cosine_distance"]
+    else:
+        method = "youden" if method == "tracking" else method
+        gate = round(recommend_gate(same, different, method, max_false_pass), 5)
     curves = histograms(same, different)
-    gate = round(gate, 5)
     at = {
         name: {
             "max_cosine_distance": value,
@@ -170,9 +187,9 @@ def calibrate(
         "pairs": {"same": int(len(same)), "different": int(len(different))},
         "median": {"same": float(np.median(same)), "different": float(np.median(different))},
         "at": at,
+        **({"trials": trials} if trials else {}),
         "curves": curves,
     }
-    output_dir = Path(output_dir).expanduser()
     title = (
         f"{Path(model).name} on {Path(mot_dir).name}: {len(same)} same, {len(different)} different"
     )
@@ -186,3 +203,32 @@ def calibrate(
     if write_card:
         update_model_card(model, calibration=calibration)
     return record
+
+
+def _tracking_trials(encoder, mot_dir, output_dir: Path, same, different, max_age: int) -> list:
+    """HOTA and IDF1 of tracking the sequences' detections with each candidate gate.
+
+    The detections' features are written to OUTPUT/detections (kept, so a rerun reuses them).
+    An empty list when no sequence with gt has det/det.txt.
+    """
+    from deep_sort_bridge.generate import generate_detections
+    from deep_sort_bridge.tracking import TrackerConfig
+    from deep_sort_bridge.tune import load_sequences, score_setting
+
+    with_detections = [
+        s for s in mot_io.list_sequences(mot_dir)
+        if (s / "det" / "det.txt").is_file() and (s / "gt" / "gt.txt").is_file()
+    ]  # fmt: skip
+    if not with_detections:
+        return []
+    detections = output_dir / "detections"
+    generate_detections(encoder.encode, mot_dir, detections, progress=False)
+    sequences = load_sequences(mot_dir, detections)
+    trials = []
+    for gate in candidate_gates(same, different):
+        config = TrackerConfig(max_cosine_distance=gate, max_age=max_age)
+        scores = score_setting(sequences, config)
+        trials.append({"max_cosine_distance": gate, **scores,
+                       "same_pass_rate": float(pass_rate(same, gate)),
+                       "different_pass_rate": float(pass_rate(different, gate))})  # fmt: skip
+    return trials

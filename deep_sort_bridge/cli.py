@@ -344,7 +344,7 @@ def run_video_to_mot(args: argparse.Namespace) -> int:
 
 
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
-    from ranking.gates import GATE_METHODS
+    from deep_sort_bridge.calibrate import METHODS
 
     _option(parser, "model", required=True, help=".onnx, frozen graph .pb or SavedModel folder")
     _option(parser, "mot_dir", required=True, help="MOTChallenge folder with gt/gt.txt")
@@ -352,10 +352,12 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     _option(parser, "max_age", type=int, default=30, help="the tracker's window, in frames")
     parser.add_argument(
         "--method",
-        choices=GATE_METHODS,
-        default="youden",
-        help="youden: best separation of same from different identities; false-pass: the "
-        "largest gate that lets at most --max-false-pass of different identities through",
+        choices=METHODS,
+        default="tracking",
+        help="tracking: the candidate gate whose tracking of the sequences' det/det.txt scores "
+        "the best HOTA (youden without detections); youden: best separation of same from "
+        "different identities; false-pass: the largest gate that lets at most "
+        "--max-false-pass of different identities through",
     )
     _option(parser, "max_false_pass", type=float, default=0.05)
     _option(parser, "min_visibility", type=float, default=0.25, help="gt boxes below are skipped")
@@ -390,6 +392,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
         f"({record['pairs']['same']} and {record['pairs']['different']} pairs; medians "
         f"{record['median']['same']:.3f} and {record['median']['different']:.3f})."
     )
+    if "trials" in record:
+        print(f"Chosen by tracking the sequences' detections with {len(record['trials'])} "
+              "candidate gates (best HOTA; all in the JSON's trials).")  # fmt: skip
     where = "" if args.no_card else " and the model card (reid track uses it)"
     print(f"Written to {args.output_dir}/calibration.json, calibration.png{where}.")
     return 0

@@ -47,7 +47,7 @@ def combinations(grid: dict) -> list[dict]:
     return [dict(zip(TUNED, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
-def _sequences(mot_dir, detections_dir: Path) -> dict:
+def load_sequences(mot_dir, detections_dir: Path) -> dict:
     """name -> (detections, gt, frames, length) of the sequences with gt and features."""
     from deep_sort_bridge.sequences import sequence_detections, sequence_length
     from deep_sort_bridge.tracking import frame_range
@@ -103,7 +103,7 @@ def tune(
     base = base or TrackerConfig()
     detections_dir = Path(detections_dir).expanduser()
     output = Path(output_dir).expanduser() / RECORD_FILE
-    sequences = _sequences(mot_dir, detections_dir)
+    sequences = load_sequences(mot_dir, detections_dir)
     marker = {
         "mot_dir": str(mot_dir),
         "detections": str(detections_dir),

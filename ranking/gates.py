@@ -16,6 +16,7 @@ import numpy as np
 from ranking.distances import cosine_distance
 
 GATE_METHODS = ("youden", "false-pass")
+SAME_PASS_SHARES = (0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 
 
 def nearest_track_distances(
@@ -89,3 +90,12 @@ def recommend_gate(
     best = int(np.argmax(separation))
     upper = candidates[best + 1] if best + 1 < len(candidates) else candidates[best]
     return float((candidates[best] + upper) / 2)
+
+
+def candidate_gates(same: np.ndarray, different: np.ndarray) -> list[float]:
+    """Gates worth trying by tracking: Youden's, and those letting through 80% ... 99.9% of the
+    same-identity distances (the matching cascade's assignment, not the gate, usually keeps a
+    wrong track out, so the best gate tends to lie above Youden's)."""
+    youden = recommend_gate(same, different, "youden")
+    shares = np.quantile(np.asarray(same, np.float64), SAME_PASS_SHARES)
+    return sorted({round(float(g), 5) for g in (youden, *shares) if g > 0})

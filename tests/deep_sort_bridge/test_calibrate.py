@@ -30,6 +30,10 @@ def test_calibrate_writes_json_png_and_card_and_track_uses_it(
     assert [s["sequence"] for s in record["sequences"]] == ["SYNTH-01", "SYNTH-02"]
     assert (out / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sum(record["curves"]["same_counts"]) == record["pairs"]["same"]
+    # Chosen by tracking the sequences' own detections: the best HOTA of the candidates.
+    assert record["method"] == "tracking" and len(record["trials"]) >= 5
+    best = max(record["trials"], key=lambda t: (t["hota"], t["idf1"]))
+    assert gate == best["max_cosine_distance"]
     card = read_model_card(model)
     assert card["calibration"]["max_cosine_distance"] == gate
     assert card["feature_dim"] == 128  # the rest of the card is kept
@@ -47,6 +51,20 @@ def test_calibrate_writes_json_png_and_card_and_track_uses_it(
     assert main([*track, "--output_dir", str(results), "--max_cosine_distance", "0.3"]) == 0
     used = json.loads((results / "track.json").read_text())["config"]["max_cosine_distance"]
     assert used == 0.3
+
+
+def test_without_detections_the_gate_comes_from_the_distributions(
+    synthetic_mot, onnx_model, tmp_path
+):
+    from deep_sort_bridge.calibrate import calibrate
+
+    mot = tmp_path / "mot"
+    for name in ("SYNTH-01", "SYNTH-02"):
+        shutil.copytree(synthetic_mot / name, mot / name)
+        (mot / name / "det" / "det.txt").unlink()
+    record = calibrate(onnx_model, mot, tmp_path / "out", write_card=False, progress=False)
+    assert record["method"] == "youden" and "trials" not in record
+    assert 0 < record["max_cosine_distance"] < 2
 
 
 def test_calibrate_refuses_sequences_without_ground_truth(onnx_model, tmp_path, capsys):

@@ -65,3 +65,15 @@ def test_false_pass_gate_lets_at_most_the_asked_share_through():
         assert pass_rate(different, gate) <= share
         next_distance = np.sort(different)[int(share * len(different))]
         assert gate < next_distance and pass_rate(different, next_distance) > share
+
+
+def test_candidate_gates_hold_youden_and_the_same_identity_quantiles():
+    from ranking.gates import SAME_PASS_SHARES, candidate_gates
+
+    rng = np.random.default_rng(2)
+    same, different = rng.uniform(0.0, 0.4, 500), rng.uniform(0.3, 1.0, 500)
+    gates = candidate_gates(same, different)
+    assert gates == sorted(gates)
+    assert round(recommend_gate(same, different), 5) in gates
+    for share in SAME_PASS_SHARES:
+        assert any(abs(pass_rate(same, g) - share) < 0.01 for g in gates)
