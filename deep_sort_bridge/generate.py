@@ -168,7 +168,7 @@ def crop_encoder(
     backend: str = "auto",
     batch_size: int = 128,
     threads: int | None = None,
-    precision: str = "fp32",
+    precision: str = "auto",
 ):
     """The function crops -> features, and a description of it for the summary.
 

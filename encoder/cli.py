@@ -15,7 +15,7 @@ import numpy as np
 from core.atomic import write_bytes_atomic
 from core.io import is_image_name, npy_bytes
 from encoder.export import FORMATS as EXPORT_FORMATS
-from encoder.runtime import BACKENDS
+from encoder.runtime import BACKENDS, PRECISIONS
 
 
 def add_freeze_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,13 +52,41 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output", required=True, help="file (onnx, frozen) or folder to write")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (13 or newer)")
+    parser.add_argument(
+        "--check-data",
+        default=None,
+        help="onnx: crops to measure the faster engines' fidelity on (a dataset folder or a "
+        "MOTChallenge folder; default: the run's training data)",
+    )
+    parser.add_argument(
+        "--check-dataset", default=None, help="kind of --check-data (default market1501)"
+    )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="onnx: also write OUTPUT's .int8.onnx twin, calibrated on those crops and refused "
+        "below cosine 0.999 of fp32",
+    )
 
 
 def run_export(args: argparse.Namespace) -> int:
     from encoder.export import export
 
-    card = export(args.checkpoint, args.output, args.format, opset=args.opset)
+    card = export(
+        args.checkpoint,
+        args.output,
+        args.format,
+        opset=args.opset,
+        check_data=args.check_data,
+        check_kind=args.check_dataset,
+        int8=args.int8,
+    )
     _report(args.output, card)
+    for name, check in (card.get("fidelity") or {}).items():
+        if isinstance(check, dict) and "min_cosine" in check:
+            verdict = "used by default" if check["passes"] else "below 0.999, not used"
+            print(f"  {name}: min cosine {check['min_cosine']:.5f} to fp32 on "
+                  f"{check['crops']} crops ({verdict})")  # fmt: skip
     return 0
 
 
@@ -86,6 +114,13 @@ def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
         "without it the features are printed, one image per line",
     )
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto: bf16 on OpenVINO where the CPU has it and the model card's fidelity check "
+        "passed, else fp32; bf16 also runs a frozen .pb in bfloat16 (cosine ~0.995)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads")
 
@@ -115,7 +150,11 @@ def run_embed(args: argparse.Namespace) -> int:
 
     paths = image_paths(args.images)
     encoder = Encoder(
-        args.model, backend=args.backend, batch_size=args.batch_size, threads=args.threads
+        args.model,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        precision=args.precision,
     )
     features = np.empty((len(paths), encoder.dim), np.float32)
     step = max(encoder.batch_size, 1)
@@ -132,5 +171,6 @@ def run_embed(args: argparse.Namespace) -> int:
             print(path, " ".join(f"{v:.6f}" for v in row))
         return 0
     write_bytes_atomic(args.output, npy_bytes(features))
-    print(f"Wrote {len(paths)} x {encoder.dim} features to {args.output} ({encoder.backend}).")
+    engine = f"{encoder.backend}, {encoder.precision}"
+    print(f"Wrote {len(paths)} x {encoder.dim} features to {args.output} ({engine}).")
     return 0

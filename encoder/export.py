@@ -156,8 +156,24 @@ def source_record(source: CheckpointSource) -> dict:
     return record
 
 
-def export(checkpoint: str, output: str, model_format: str, opset: int = DEFAULT_OPSET) -> dict:
-    """Write `checkpoint` as `model_format` (frozen, savedmodel, onnx) and its model card."""
+def export(
+    checkpoint: str,
+    output: str,
+    model_format: str,
+    opset: int = DEFAULT_OPSET,
+    check_data: str | None = None,
+    check_kind: str | None = None,
+    int8: bool = False,
+) -> dict:
+    """Write `checkpoint` as `model_format` (frozen, savedmodel, onnx) and its model card.
+
+    For onnx, the card also gets the fidelity of the faster engines to fp32 (`encoder.fidelity`),
+    measured on crops of `check_data` (a dataset of `check_kind`, or a MOTChallenge folder) or,
+    by default, of the run's own training data; `int8` also writes OUTPUT's `.int8.onnx` twin,
+    refused when it falls below the fidelity bar.
+    """
+    if int8 and model_format != "onnx":
+        raise ModelError("--int8 applies to --format onnx.", "Export with --format onnx.")
     if model_format not in FORMATS:
         raise ModelError(f"Unknown format '{model_format}'.", f"Use one of {', '.join(FORMATS)}.")
     source = resolve_checkpoint(checkpoint)
@@ -177,4 +193,35 @@ def export(checkpoint: str, output: str, model_format: str, opset: int = DEFAULT
     record = source_record(source)
     if model_format == "onnx":
         record["onnx_opset"] = opset
-    return write_model_card(target, model_format, record)
+    card = write_model_card(target, model_format, record)
+    if model_format == "onnx":
+        card = record_fidelity(target, source, check_data, check_kind, int8)
+    return card
+
+
+def record_fidelity(target: Path, source, check_data, check_kind, int8: bool) -> dict:
+    """Measure the faster engines' (and an int8 twin's) cosine to fp32; store it in the card."""
+    from encoder import fidelity
+    from encoder.model_card import update_model_card
+
+    if check_data:
+        found = fidelity.crops_from(check_data, check_kind), str(check_data)
+    else:
+        found = fidelity.training_crops(source.run_file("config.json"))
+    if found is None:
+        note = "no crops to check on: pass --check-data (a dataset or MOT folder)"
+        if int8:
+            raise ModelError("--int8 needs crops to calibrate and check on.", note.capitalize())
+        return update_model_card(target, fidelity={"checked": False, "why": note})
+    crops, where = found
+    entry = {
+        **fidelity.measure(target, crops, fidelity.fast_variants(target)),
+        "reference": "onnxruntime fp32",
+        "crops_from": where,
+        "bar": fidelity.FIDELITY_BAR,
+    }
+    if int8:
+        twin = target.with_name(target.stem + ".int8.onnx")
+        entry["int8"] = {**fidelity.check_int8(target, crops, twin), "file": twin.name}
+        update_model_card(twin, fidelity={"int8": entry["int8"], "crops_from": where})
+    return update_model_card(target, fidelity=entry)

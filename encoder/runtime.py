@@ -1,7 +1,11 @@
-"""The inference `Encoder`: crops to 128-d unit features with ONNX Runtime or TensorFlow.
+"""The inference `Encoder`: crops to 128-d unit features with OpenVINO, ONNX Runtime or TensorFlow.
 
-`.onnx` files run on ONNX Runtime (CPU) and need nothing else: TensorFlow is imported only for
-`.pb` frozen graphs and SavedModel folders, so a service or tracker host can do without it.
+`.onnx` files run on OpenVINO when it is installed (the fastest engine on x86 CPUs), else on
+ONNX Runtime, and need nothing else: TensorFlow is imported only for `.pb` frozen graphs and
+SavedModel folders, so a service or tracker host can do without it. With precision "auto" an
+`.onnx` model runs in bf16 only where the CPU has bfloat16 instructions *and* the model card
+records that bf16 features stayed within cosine 0.999 of fp32 on real crops
+(`reid export` measures it); otherwise in fp32.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from core.errors import ModelError
 from encoder.crops import InputError, crop_boxes
 from encoder.model_card import read_model_card, sha256_of
 
-BACKENDS = ("auto", "onnxruntime", "tensorflow")
-PRECISIONS = ("fp32", "bf16")
+BACKENDS = ("auto", "openvino", "onnxruntime", "tensorflow")
+PRECISIONS = ("auto", "fp32", "bf16")
+FIDELITY_BAR = 0.999  # min cosine to fp32 features that a faster precision must keep
+_ENGINES = {"onnx": ("openvino", "onnxruntime"), "frozen": ("tensorflow",),
+            "savedmodel": ("tensorflow",)}  # fmt: skip
 _FIX = (
     "Pass a .onnx file, a .pb frozen graph or a SavedModel folder "
     "(written by `reid export` or `reid freeze`)."
@@ -219,12 +226,14 @@ _BACKENDS = {
 class Encoder:
     """Turns 128 x 64 BGR uint8 crops into unit 128-d features.
 
-    `path`: a .onnx file (ONNX Runtime), a .pb frozen graph or a SavedModel folder
-    (TensorFlow). `backend`: "auto" picks by the file; "onnxruntime" or "tensorflow" insist.
+    `path`: a .onnx file (OpenVINO or ONNX Runtime), a .pb frozen graph or a SavedModel folder
+    (TensorFlow). `backend`: "auto" picks the fastest installed engine for the file (OpenVINO,
+    else ONNX Runtime, for .onnx); "openvino", "onnxruntime" or "tensorflow" insist.
     `batch_size`: crops per model call. `threads`: intra-op threads (None: the runtime's default).
-    `precision`: "fp32", or "bf16" for a frozen graph on a CPU with bfloat16 instructions
-    (about twice as fast, cosine similarity to fp32 about 0.996). For int8, quantise the
-    .onnx file (encoder.quantize) and load that.
+    `precision`: "auto" (bf16 on OpenVINO where the CPU has it and the model card vouches for
+    its fidelity, else fp32), "fp32", or "bf16" (OpenVINO; or, for a frozen graph, TensorFlow's
+    oneDNN rewrite, cosine to fp32 about 0.996). For int8, export with `reid export --int8`
+    and load that .onnx file.
     """
 
     def __init__(
@@ -233,34 +242,29 @@ class Encoder:
         backend: str = "auto",
         batch_size: int = 32,
         threads: int | None = None,
-        precision: str = "fp32",
+        precision: str = "auto",
     ):
         if backend not in BACKENDS:
             raise ModelError(f"Unknown backend '{backend}'.", f"Use one of {', '.join(BACKENDS)}.")
         if int(batch_size) < 1:
             raise InputError(f"batch_size must be at least 1 (got {batch_size}).")
-        self.path = Path(path)
-        self.model_format = model_format_of(self.path)
-        runtime = "onnxruntime" if self.model_format == "onnx" else "tensorflow"
-        if backend not in ("auto", runtime):
-            raise ModelError(
-                f"{self.path} is a {self.model_format} model, which runs on {runtime}, "
-                f"not {backend}.",
-                f"Use backend='auto' or '{runtime}', or export the model for {backend}.",
-            )
         if precision not in PRECISIONS:
             raise InputError(
                 f"Unknown precision '{precision}'.", f"Use one of {', '.join(PRECISIONS)}."
             )
-        if precision == "bf16" and self.model_format != "frozen":
-            raise ModelError(
-                f"precision='bf16' runs frozen graphs only; {self.path} is {self.model_format}.",
-                "Load the .pb written by `reid freeze`, or use precision='fp32'.",
-            )
-        backend_class = _BACKENDS[self.model_format]
-        if precision == "bf16":
-            backend_class = _FrozenGraphBfloat16Backend
-        self._run = backend_class(self.path, threads)
+        self.path = Path(path)
+        self.model_format = model_format_of(self.path)
+        self.model_card = read_model_card(self.path)
+        engine = self._engine(backend)
+        precision = self._precision(engine, precision)
+        if engine == "openvino":
+            from encoder.openvino_engine import OpenVinoBackend
+
+            self._run = OpenVinoBackend(self.path, threads, precision)
+        elif precision == "bf16":
+            self._run = _FrozenGraphBfloat16Backend(self.path, threads)
+        else:
+            self._run = _BACKENDS[self.model_format](self.path, threads)
         self.precision = precision
         self.backend = self._run.name
         self.batch_size = int(batch_size)
@@ -269,9 +273,39 @@ class Encoder:
         self.image_shape = IMAGE_SHAPE
         self._check_contract()
         self.sha256 = sha256_of(self.path)
-        self.model_card = read_model_card(self.path)
         if self.model_card is not None:
             self.model_card["sha256_matches"] = self.model_card.get("sha256") == self.sha256
+
+    def _engine(self, backend: str) -> str:
+        from encoder.openvino_engine import available
+
+        engines = _ENGINES[self.model_format]
+        if backend == "auto":
+            return "openvino" if "openvino" in engines and available() else engines[-1]
+        if backend not in engines:
+            raise ModelError(
+                f"{self.path} is a {self.model_format} model, which runs on "
+                f"{' or '.join(engines)}, not {backend}.",
+                f"Use backend='auto' or one of {', '.join(engines)}, or export the model for "
+                f"{backend}.",
+            )
+        return backend
+
+    def _precision(self, engine: str, precision: str) -> str:
+        if precision == "auto":
+            return "bf16" if engine == "openvino" and bf16_vouched(self.model_card) else "fp32"
+        if precision == "bf16" and engine == "onnxruntime":
+            raise ModelError(
+                "ONNX Runtime runs .onnx models in fp32 (or int8 when quantised), not bf16.",
+                "Use backend='openvino' (pip install openvino==2026.4.1) for bf16, or "
+                "precision='fp32'.",
+            )
+        if precision == "bf16" and self.model_format == "savedmodel":
+            raise ModelError(
+                "bf16 runs .onnx models (OpenVINO) and frozen graphs, not SavedModels.",
+                "Load the .onnx or .pb export, or use precision='fp32'.",
+            )
+        return precision
 
     def _check_contract(self) -> None:
         shape_in, shape_out = self._run.input_shape, self._run.output_shape
@@ -313,3 +347,13 @@ class Encoder:
         """
         crops, _ = crop_boxes(frame, boxes_tlwh, PATCH_SHAPE)
         return self.encode(crops)
+
+
+def bf16_vouched(card: dict | None) -> bool:
+    """True when the card's fidelity check kept bf16 features within FIDELITY_BAR of fp32 and
+    this CPU has bfloat16 instructions for OpenVINO."""
+    from encoder.openvino_engine import cpu_capabilities
+
+    check = ((card or {}).get("fidelity") or {}).get("openvino-bf16") or {}
+    vouched = float(check.get("min_cosine", 0.0)) >= FIDELITY_BAR
+    return vouched and "BF16" in cpu_capabilities()

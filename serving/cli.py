@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from encoder.runtime import BACKENDS, PRECISIONS
 from serving.settings import DEFAULT_API_KEY_ENV, ServeSettings, make_settings
 
 
@@ -12,9 +13,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help=".onnx model file (from `reid export`)")
     parser.add_argument(
         "--backend",
-        choices=("auto", "onnxruntime", "tensorflow"),
+        choices=BACKENDS,
         default=defaults["backend"],
-        help="inference runtime (auto: ONNX Runtime for .onnx, TensorFlow for .pb/SavedModel)",
+        help="inference engine (auto: OpenVINO, else ONNX Runtime, for .onnx; TensorFlow for "
+        ".pb/SavedModel)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=defaults["precision"],
+        help="auto: bf16 where the CPU has it and the model card's fidelity check passed, "
+        "else fp32",
     )
     parser.add_argument("--threads", type=int, default=None, help="inference threads")
     parser.add_argument(
@@ -83,6 +92,7 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
     return make_settings(
         model=args.model,
         backend=args.backend,
+        precision=args.precision,
         threads=args.threads,
         host=args.host,
         port=args.port,

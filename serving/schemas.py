@@ -94,7 +94,8 @@ class ModelResponse(BaseModel):
     name: str
     file: str
     sha256: str | None = Field(description="SHA-256 of the model file")
-    backend: str
+    backend: str = Field(description="the engine that runs the model (openvino, onnxruntime, ...)")
+    precision: str = Field("fp32", description="the precision it runs in (fp32 or bf16)")
     dim: int
     input_shape: list[int] = Field(description="crops are resized to height x width x channels")
     input_format: str = "uint8 BGR"

@@ -29,6 +29,7 @@ def load_encoder(settings: ServeSettings):
         backend=settings.backend,
         batch_size=settings.max_batch_size,
         threads=settings.threads,
+        precision=settings.precision,
     )
     try:
         out = encoder.encode(np.zeros((1, *encoder.image_shape), np.uint8))
@@ -62,7 +63,7 @@ def serve(settings: ServeSettings) -> int:
         )
     sha = encoder.sha256[:12]
     print(
-        f"Serving {encoder.path.name} ({encoder.backend}, sha256 {sha}) on "
+        f"Serving {encoder.path.name} ({encoder.backend} {encoder.precision}, sha256 {sha}) on "
         f"http://{settings.host}:{settings.port}: POST /embed, docs at /docs; "
         f"API key {'required' if api_key else 'off'}.",
         file=sys.stderr,

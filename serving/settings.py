@@ -22,7 +22,12 @@ class ServeSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str = Field(description="the .onnx (or other Encoder-loadable) model file")
-    backend: str = Field("auto", description="Encoder backend; auto picks ONNX Runtime for .onnx")
+    backend: str = Field(
+        "auto", description="Encoder engine; auto picks OpenVINO (else ONNX Runtime) for .onnx"
+    )
+    precision: str = Field(
+        "auto", description="fp32, bf16, or auto: bf16 where the CPU has it and the card vouches"
+    )
     threads: int | None = Field(None, ge=1, description="inference threads (default: all cores)")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

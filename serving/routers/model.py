@@ -23,6 +23,7 @@ async def model_info(service: ServiceDep) -> ModelResponse:
         file=encoder.path.name,
         sha256=encoder.sha256,
         backend=encoder.backend,
+        precision=encoder.precision,
         dim=encoder.dim,
         input_shape=list(encoder.image_shape),
         card=encoder.model_card,

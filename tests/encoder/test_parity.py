@@ -43,8 +43,10 @@ def test_bfloat16_frozen_graph_stays_close(frozen_graph, synthetic_crops, checkp
     assert cosine.min() >= 0.99
 
 
-def test_bfloat16_needs_a_frozen_graph(saved_model):
+def test_bfloat16_needs_openvino_or_a_frozen_graph(saved_model, onnx_model):
     from core.errors import ModelError
 
-    with pytest.raises(ModelError, match="frozen graphs only"):
+    with pytest.raises(ModelError, match="not SavedModels"):
         Encoder(saved_model, precision="bf16")
+    with pytest.raises(ModelError, match="backend='openvino'"):
+        Encoder(onnx_model, backend="onnxruntime", precision="bf16")

@@ -85,7 +85,8 @@ def onnx_encoder(onnx_model):
 
 def test_attributes(onnx_encoder, onnx_model):
     assert onnx_encoder.dim == 128 and onnx_encoder.image_shape == (128, 64, 3)
-    assert onnx_encoder.backend == "onnxruntime" and onnx_encoder.path == onnx_model
+    assert onnx_encoder.backend == "openvino" and onnx_encoder.path == onnx_model
+    assert onnx_encoder.precision == "fp32"  # the card has no bf16 fidelity check
     assert onnx_encoder.model_card["sha256"] == onnx_encoder.sha256
     assert onnx_encoder.model_card["sha256_matches"] is True
     assert onnx_encoder.model_card["format"] == "onnx"
@@ -153,7 +154,7 @@ def test_model_file_errors_name_the_file_and_the_fix(tmp_path, onnx_model):
     other.write_bytes(b"")
     with pytest.raises(ModelError, match="Cannot tell"):
         Encoder(other)
-    with pytest.raises(ModelError, match="runs on onnxruntime"):
+    with pytest.raises(ModelError, match="runs on openvino or onnxruntime"):
         Encoder(onnx_model, backend="tensorflow")
     with pytest.raises(ModelError, match="Unknown backend"):
         Encoder(onnx_model, backend="tensorrt")

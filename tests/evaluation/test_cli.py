@@ -273,4 +273,4 @@ def test_evaluate_onnx_needs_no_tensorflow(onnx_model, small_market, tmp_path):
     argv += ["--data-dir", str(small_market), "--output", str(out)]
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert json.loads(out.read_text())["model"]["backend"] == "onnxruntime"
+    assert json.loads(out.read_text())["model"]["backend"] == "openvino"

@@ -276,7 +276,7 @@ def test_health_readiness_model_and_metrics(server, reference_encoder):
     assert httpx.get(f"{server.url}/readyz").json() == {"ready": True, "status": "ready"}
     model = httpx.get(f"{server.url}/model").json()
     assert model["sha256"] == reference_encoder.sha256
-    assert model["backend"] == "onnxruntime"
+    assert (model["backend"], model["precision"]) == ("openvino", "fp32")
     assert model["dim"] == 128 and model["input_shape"] == [128, 64, 3]
     assert model["batching"]["max_batch_size"] == 16
     assert model["card"]["output"]["name"] == "features"

@@ -1,0 +1,92 @@
+"""OpenVINO for `.onnx` models on CPUs: fp32, or bf16 on CPUs with bfloat16 dot products.
+
+No TensorFlow. The model is compiled once per process for the CPU; the compiled blob is cached
+(`REID_CACHE_DIR`, default `~/.cache/reid-deepsort/openvino`), so later start-ups skip the
+compilation. An int8 (QDQ) `.onnx` from `reid export --int8` runs as int8 whatever the hint.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from core.contract import OUTPUT_NAME
+from core.errors import ModelError
+
+PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16"}
+
+
+def cache_dir() -> Path:
+    """Where compiled models are kept between runs."""
+    root = os.environ.get("REID_CACHE_DIR") or Path.home() / ".cache" / "reid-deepsort"
+    return Path(root) / "openvino"
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """True when the `openvino` package imports."""
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def cpu_capabilities() -> tuple[str, ...]:
+    """OpenVINO's optimisation capabilities of this CPU ("FP32", "BF16", "INT8", ...)."""
+    if not available():
+        return ()
+    import openvino as ov
+
+    return tuple(ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+
+
+class OpenVinoBackend:
+    """An `.onnx` appearance model compiled by OpenVINO for this CPU."""
+
+    name = "openvino"
+
+    def __init__(self, path: Path, threads: int | None, precision: str = "fp32"):
+        if not available():
+            raise ModelError(
+                "The OpenVINO engine is not installed.",
+                "pip install openvino==2026.4.1, or pass backend='onnxruntime'.",
+            )
+        if precision == "bf16" and "BF16" not in cpu_capabilities():
+            raise ModelError(
+                "This CPU has no bfloat16 instructions for OpenVINO's bf16 precision.",
+                "Use precision fp32 (or auto, which picks what the CPU has).",
+            )
+        import openvino as ov
+
+        core = ov.Core()
+        config = {
+            "INFERENCE_PRECISION_HINT": PRECISION_HINTS[precision],
+            "PERFORMANCE_HINT": "LATENCY",
+            "CACHE_DIR": str(cache_dir()),
+        }
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        try:
+            model = core.read_model(str(path))
+            self.compiled = core.compile_model(model, "CPU", config)
+        except Exception as error:  # OpenVINO raises RuntimeError subclasses of its own
+            message = " ".join(str(error).split())[:300]
+            raise ModelError(
+                f"OpenVINO cannot load {path}: {message}", "Re-export with `reid export`."
+            ) from None
+        names = [o.get_any_name() for o in self.compiled.outputs]
+        self.output = self.compiled.output(OUTPUT_NAME if OUTPUT_NAME in names else names[0])
+        self.request = self.compiled.create_infer_request()
+        shape_in = self.compiled.inputs[0].get_partial_shape()
+        self.input_shape = tuple(d.get_length() if d.is_static else None for d in shape_in)
+        shape_out = self.output.get_partial_shape()
+        self.output_shape = tuple(d.get_length() if d.is_static else None for d in shape_out)
+        self.precision = precision
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.array(self.request.infer({0: batch})[self.output], copy=True)
