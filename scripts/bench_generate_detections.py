@@ -7,9 +7,13 @@ Measured in one run, on the same frames and detections and the same weights:
   number between the first and last detection, `cv2.imread` per frame, `extract_image_patch`
   per box (random noise for an empty one), then `Session.run` of the frozen graph in batches
   of 32 (`import_graph_def(name="net")`, feed dict, preallocated output), `np.r_` per row;
-- ours, `deep_sort_bridge.generate.generate_detections` on the ONNX export (ONNX Runtime):
+- ours, `deep_sort_bridge.generate.generate_detections` on the ONNX export with the Encoder's
+  defaults (OpenVINO, bf16 where the export's fidelity check allows it) and on ONNX Runtime:
   frames decoded and cropped ahead in background threads, crops of consecutive frames batched
   together, vectorised crop geometry;
+- whole commands, start-up included: `reid generate-detections` with its defaults on the .onnx,
+  against a process that runs deep_sort's algorithm above from a cold start (imports,
+  graph loading) on the .pb, each timed from launch to exit;
 - ours on the frozen graph (TensorFlow backend), to show how much of the gain is the pipeline
   and how much the runtime;
 - with --int8, ours on an int8 copy of the ONNX model (`encoder.quantize`, calibrated on crops
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -181,7 +186,14 @@ def main() -> int:
         "--bf16", action="store_true", help="also ours on the frozen graph in bfloat16"
     )
     parser.add_argument("--output", default="bench_generate_detections.json")
+    parser.add_argument(
+        "--deep-sort-process", nargs=3, metavar=("PB", "MOT", "OUT"), help=argparse.SUPPRESS
+    )  # the baseline's own process, for whole commands
     args = parser.parse_args()
+    if args.deep_sort_process:
+        frozen, mot, out = (Path(p) for p in args.deep_sort_process)
+        deep_sort_generate(deep_sort_box_encoder(frozen), mot, out)
+        return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     import onnxruntime
@@ -212,11 +224,13 @@ def main() -> int:
         write_random_run(workdir)
         checkpoint = str(workdir)
     onnx_path, frozen_path = workdir / "model.onnx", workdir / "model.pb"
-    export(checkpoint, str(onnx_path), "onnx")
+    export(checkpoint, str(onnx_path), "onnx", check_data=str(mot_dir))
     export(checkpoint, str(frozen_path), "frozen")
 
+    defaults = Encoder(onnx_path, batch_size=args.batch_size)
     encoders = {
-        "ours_onnxruntime": Encoder(onnx_path, batch_size=args.batch_size),
+        f"ours_defaults_{defaults.backend}_{defaults.precision}": defaults,
+        "ours_onnxruntime": Encoder(onnx_path, batch_size=args.batch_size, backend="onnxruntime"),
         "ours_tensorflow_frozen_graph": Encoder(frozen_path, batch_size=args.batch_size),
     }
     if args.bf16:
@@ -250,6 +264,26 @@ def main() -> int:
             times[name].append(time.perf_counter() - start)
             print(f"run {repeat + 1}: {name} {times[name][-1]:.2f} s", flush=True)
 
+    commands = {
+        "whole_command_deep_sort_algorithm_pb": [
+            sys.executable, __file__, "--deep-sort-process", str(frozen_path), str(mot_dir),
+            str(workdir / "cmd_deep_sort"),
+        ],
+        "whole_command_reid_generate_detections_onnx": [
+            sys.executable, "-m", "reid", "generate-detections", "--model", str(onnx_path),
+            "--mot_dir", str(mot_dir), "--output_dir", str(workdir / "cmd_reid"), "--overwrite",
+            "--no-progress",
+        ],
+    }  # fmt: skip
+    command_times: dict[str, list[float]] = {name: [] for name in commands}
+    for repeat in range(args.repeats):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
+            command_times[name].append(time.perf_counter() - start)
+            print(f"run {repeat + 1}: {name} {command_times[name][-1]:.2f} s", flush=True)
+    whole = {name: min(values) for name, values in command_times.items()}
+
     best = {name: min(values) for name, values in times.items()}
     baseline = best[baseline_name]
     frames = workload["frames_with_detections"]
@@ -265,6 +299,17 @@ def main() -> int:
         "output_agreement_with_deep_sort": {
             name: compare_outputs(workdir / name, workdir / baseline_name) for name in encoders
         },
+        "whole_commands": {
+            "seconds_best": {k: round(v, 3) for k, v in whole.items()},
+            "seconds_all": {k: [round(v, 3) for v in vs] for k, vs in command_times.items()},
+            "reid_over_deep_sort_time": round(
+                whole["whole_command_reid_generate_detections_onnx"]
+                / whole["whole_command_deep_sort_algorithm_pb"],
+                3,
+            ),
+            "agreement": compare_outputs(workdir / "cmd_reid", workdir / "cmd_deep_sort"),
+        },
+        "encoder_defaults": {"backend": defaults.backend, "precision": defaults.precision},
     }
     write_json_atomic(args.output, result)
     print(f"\n{machine['cpu']}, {machine['logical_cpus']} logical CPUs; {workload}")
@@ -275,6 +320,10 @@ def main() -> int:
             f"{name:40s} {best[name]:7.2f} s  {frames / best[name]:6.2f} frames/s  "
             f"x{baseline / best[name]:.2f}{cosine}"
         )
+    for name, seconds in whole.items():
+        print(f"{name:52s} {seconds:7.2f} s (start-up included)")
+    share = result["whole_commands"]["reid_over_deep_sort_time"]
+    print(f"reid generate-detections takes {share:.2f} of deep_sort's time")
     print(f"Written {args.output}")
     return 0
 
