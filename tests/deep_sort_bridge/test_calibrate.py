@@ -13,6 +13,7 @@ from deep_sort_bridge.tracking import TrackerConfig
 from encoder.model_card import read_model_card
 from ranking.gates import nearest_track_distances, recommend_gate
 from reid.cli import main
+from tests.deep_sort_bridge.conftest import requires_realdata
 
 
 def test_calibrate_writes_json_png_and_card_and_track_uses_it(
@@ -114,3 +115,17 @@ def test_the_calibrated_gate_beats_deep_sorts_fixed_one_when_the_scale_differs(s
         )
         idf1[name] = metrics.score({name: metrics.accumulate(gt, results)})[name]["idf1"]
     assert idf1["calibrated"] >= idf1["fixed"] + 0.05, idf1
+
+
+@requires_realdata
+def test_calibrate_on_the_real_mot17_frames(real_mot, onnx_model, tmp_path):
+    from deep_sort_bridge.calibrate import calibrate
+
+    model = tmp_path / "model.onnx"
+    shutil.copy(onnx_model, model)
+    record = calibrate(model, real_mot, tmp_path / "out", progress=False)
+    assert record["pairs"]["same"] > 50 and record["pairs"]["different"] > 500
+    assert record["method"] == "tracking" and record["trials"]
+    assert (tmp_path / "out" / "calibration.png").stat().st_size > 1000
+    gate = read_model_card(model)["calibration"]["max_cosine_distance"]
+    assert gate == record["max_cosine_distance"]
