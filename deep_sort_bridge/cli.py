@@ -475,3 +475,57 @@ def run_tune(args: argparse.Namespace) -> int:
     print(f"Best by {args.by.upper()} of {len(record['rows'])} settings: reid track {flags}")
     print(f"All rows: {args.output_dir}/tune.json")
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# dataset-from-detections
+
+
+def add_dataset_from_detections_arguments(parser: argparse.ArgumentParser) -> None:
+    from deep_sort_bridge.mining import MiningConfig
+
+    d = MiningConfig()
+    _option(parser, "mot_dir", required=True, help="MOTChallenge folder with det/det.txt")
+    parser.add_argument("--output", required=True, help="Market-1501 folder to write")
+    _option(parser, "min_confidence", type=float, default=d.min_confidence,
+            help="detections below are not used")  # fmt: skip
+    _option(parser, "min_height", type=float, default=d.min_height, help="pixels")
+    _option(parser, "max_overlap", type=float, default=d.max_overlap,
+            help="detections overlapping another one more (IoU) are left out")  # fmt: skip
+    _option(parser, "min_iou", type=float, default=d.min_iou,
+            help="a match to the next frame needs at least this IoU")  # fmt: skip
+    _option(parser, "ambiguity", type=float, default=d.ambiguity,
+            help="no rival above this share of the best IoU")  # fmt: skip
+    _option(parser, "min_length", type=int, default=d.min_length, help="frames per tracklet")
+    _option(parser, "crops_per_tracklet", type=int, default=d.crops_per_tracklet)
+    _progress_option(parser)
+
+
+def run_dataset_from_detections(args: argparse.Namespace) -> int:
+    from deep_sort_bridge.dataset_from_detections import write_dataset_from_detections
+    from deep_sort_bridge.mining import MiningConfig
+
+    config = MiningConfig(
+        min_confidence=args.min_confidence,
+        min_height=args.min_height,
+        max_overlap=args.max_overlap,
+        min_iou=args.min_iou,
+        ambiguity=args.ambiguity,
+        min_length=args.min_length,
+        crops_per_tracklet=args.crops_per_tracklet,
+    )
+    summary = write_dataset_from_detections(
+        args.mot_dir, args.output, config, progress=not args.no_progress
+    )
+    what = (
+        f"{summary['identities']} pseudo-identities (tracklets), {summary['images']} crops, "
+        f"{summary['cameras']} camera(s)"
+    )
+    if summary["skipped"]:
+        print(f"{args.output} already holds this dataset ({what}); nothing to do.")
+    else:
+        print(
+            f"Mined {what} into {args.output}. Fine-tune on it: reid train --init-from RUN "
+            f"--dataset market1501 --data-dir {args.output}"
+        )
+    return 0

@@ -116,17 +116,21 @@ def _frame_size(info: mot_io.SequenceInfo, frames: dict[int, Path]) -> tuple[int
     return None
 
 
-def _check_output(out: Path, marker: dict) -> str:
-    """What to do with `out`: "fresh", "resume" or "complete"; raise when it holds anything else."""
-    return check_output_folder(
-        out,
-        marker,
-        RECORD_FILE,
-        PARTIAL_FILE,
-        "a re-id dataset cut from tracks",
-        command="`reid dataset-from-mot`",
-        ours={TRAIN_DIR, IDENTITIES_FILE},
-    )
+@dataclass(frozen=True)
+class TrackDatasetKind:
+    """Names that tell one writer's output folders from another's."""
+
+    record_file: str
+    partial_file: str
+    format_name: str
+    what: str
+    command: str
+
+
+CUT_FROM_GT = TrackDatasetKind(
+    RECORD_FILE, PARTIAL_FILE, FORMAT_NAME, "a re-id dataset cut from tracks",
+    "`reid dataset-from-mot`",
+)  # fmt: skip
 
 
 def write_dataset_from_mot(
@@ -146,34 +150,62 @@ def write_dataset_from_mot(
             f"No sequence in {mot_dir} has ground truth (gt/gt.txt).",
             "Use annotated sequences (e.g. MOT17/train, not MOT17/test).",
         )
+
+    def tracks_of(sequence_dir: Path, info, frames) -> tuple[np.ndarray, dict]:
+        gt = mot_io.read_groundtruth(sequence_dir / "gt" / "gt.txt")
+        rows = select_boxes(gt, config, _frame_size(info, frames))
+        shipped = np.isin(rows[:, 0].astype(np.int64), list(frames))
+        missing_frames = len(np.unique(rows[~shipped, 0]))
+        return limit_per_identity(rows[shipped], config), {"missing_frames": missing_frames}
+
+    summary = write_track_dataset(with_gt, out_dir, tracks_of, {"config": asdict(config)},
+                                  CUT_FROM_GT, progress)  # fmt: skip
+    if summary["images"] == 0:
+        raise DatasetError(
+            f"No ground-truth box of {mot_dir} passed the filters, so no crop was written.",
+            "Loosen them: lower --min-visibility, --min-height or --min-images, or use "
+            "--frame-stride 1.",
+        )
+    return summary
+
+
+def write_track_dataset(
+    sequences: list[Path],
+    out_dir: str | Path,
+    tracks_of,
+    settings: dict,
+    kind: TrackDatasetKind,
+    progress: bool = True,
+) -> dict:
+    """Write the tracks of each sequence as Market-1501 identities (camera = sequence).
+
+    tracks_of(sequence_dir, seqinfo, frame files) -> (rows (frame, track, x, y, w, h, ...) to
+    cut, extra per-sequence counts). Identities are numbered across sequences; resumable as
+    `write_dataset_from_mot` describes; returns the summary (`skipped` when already complete).
+    """
     out = Path(out_dir).expanduser()
-    marker = {
-        "format": FORMAT_NAME,
-        "config": asdict(config),
-        "sequences": [s.name for s in with_gt],
-    }
-    state = _check_output(out, marker)
+    marker = {"format": kind.format_name, **settings, "sequences": [s.name for s in sequences]}
+    state = check_output_folder(
+        out, marker, kind.record_file, kind.partial_file, kind.what, command=kind.command,
+        ours={TRAIN_DIR, IDENTITIES_FILE},
+    )  # fmt: skip
     if state == "complete":
-        recorded = read_json_record(out / RECORD_FILE) or {}
+        recorded = read_json_record(out / kind.record_file) or {}
         return {**recorded.get("summary", {}), "out_dir": str(out), "skipped": True}
     if state == "resume":
         remove_stale_temporaries(out)
     (out / TRAIN_DIR).mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / PARTIAL_FILE, marker)  # an interrupted run resumes from here
+    write_json_atomic(out / kind.partial_file, marker)  # an interrupted run resumes from here
 
     started = time.perf_counter()
     next_identity = 1
     mapping_lines = ["identity,camera,sequence,track_id,images"]
     per_sequence = []
     images = 0
-    for camera, sequence_dir in enumerate(with_gt, start=1):
+    for camera, sequence_dir in enumerate(sequences, start=1):
         info = mot_io.read_seqinfo(sequence_dir)
         frames = mot_io.frame_files(info.image_dir)
-        gt = mot_io.read_groundtruth(sequence_dir / "gt" / "gt.txt")
-        rows = select_boxes(gt, config, _frame_size(info, frames))
-        shipped = np.isin(rows[:, 0].astype(np.int64), list(frames))
-        missing_frames = len(np.unique(rows[~shipped, 0]))
-        rows = limit_per_identity(rows[shipped], config)
+        rows, extra = tracks_of(sequence_dir, info, frames)
         rows = rows[np.lexsort((rows[:, 0], rows[:, 1]))]
         identity_of = {}
         for track_id in np.unique(rows[:, 1]).astype(np.int64).tolist():
@@ -192,27 +224,22 @@ def write_dataset_from_mot(
                 "camera": camera,
                 "identities": len(identity_of),
                 "images": stats["images"],
-                "missing_frames": missing_frames,
+                **extra,
                 "unreadable_frames": stats["unreadable_frames"],
                 "boxes_outside_frame": stats["boxes_outside_frame"],
             }
         )
-    if images == 0:
-        raise DatasetError(
-            f"No ground-truth box of {mot_dir} passed the filters, so no crop was written.",
-            "Loosen them: lower --min-visibility, --min-height or --min-images, or use "
-            "--frame-stride 1.",
-        )
-    write_bytes_atomic(out / IDENTITIES_FILE, ("\n".join(mapping_lines) + "\n").encode())
     summary = {
         "identities": next_identity - 1,
         "images": images,
-        "cameras": len(with_gt),
+        "cameras": len(sequences),
         "per_sequence": per_sequence,
         "seconds": round(time.perf_counter() - started, 3),
     }
-    write_json_atomic(out / RECORD_FILE, {**marker, "summary": summary})
-    (out / PARTIAL_FILE).unlink(missing_ok=True)
+    if images:
+        write_bytes_atomic(out / IDENTITIES_FILE, ("\n".join(mapping_lines) + "\n").encode())
+        write_json_atomic(out / kind.record_file, {**marker, "summary": summary})
+        (out / kind.partial_file).unlink(missing_ok=True)
     return {**summary, "out_dir": str(out), "skipped": False}
 
 

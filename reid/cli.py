@@ -47,6 +47,9 @@ COMMANDS = (
      "deep_sort_bridge.cli", "add_dataset_from_mot_arguments", "run_dataset_from_mot"),
     ("video-to-mot", "a video file as a MOTChallenge sequence (frames, seqinfo.ini, det/)",
      "deep_sort_bridge.cli", "add_video_to_mot_arguments", "run_video_to_mot"),
+    ("dataset-from-detections", "mine sure tracklets of unlabelled footage as pseudo-identities",
+     "deep_sort_bridge.cli", "add_dataset_from_detections_arguments",
+     "run_dataset_from_detections"),
     ("serve", "serve embeddings over HTTP (POST /embed)", "serving.cli", "add_serve_arguments",
      "run_serve"),
 )  # fmt: skip
