@@ -18,7 +18,6 @@ mean distance, 1 - IoU).
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from core.errors import ReidError
 
@@ -70,6 +69,8 @@ def iou_distance(gt_tlwh: np.ndarray, hyp_tlwh: np.ndarray, max_distance: float 
 
 def matched_pairs(distance: np.ndarray) -> list[tuple[int, int]]:
     """Minimum-cost one-to-one pairs among the finite entries of a distance matrix."""
+    from scipy.optimize import linear_sum_assignment
+
     if not distance.size:
         return []
     finite = np.isfinite(distance)

@@ -50,6 +50,8 @@ COMMANDS = (
     ("dataset-from-detections", "mine sure tracklets of unlabelled footage as pseudo-identities",
      "deep_sort_bridge.cli", "add_dataset_from_detections_arguments",
      "run_dataset_from_detections"),
+    ("adapt", "adapt a run to your own footage without labels: mine, fine-tune, export",
+     "reid.adapt", "add_adapt_arguments", "run_adapt"),
     ("serve", "serve embeddings over HTTP (POST /embed)", "serving.cli", "add_serve_arguments",
      "run_serve"),
 )  # fmt: skip

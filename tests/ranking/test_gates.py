@@ -77,3 +77,22 @@ def test_candidate_gates_hold_youden_and_the_same_identity_quantiles():
     assert round(recommend_gate(same, different), 5) in gates
     for share in SAME_PASS_SHARES:
         assert any(abs(pass_rate(same, g) - share) < 0.01 for g in gates)
+
+
+def test_separation_auc_equals_counting_every_pair():
+    from ranking.separation import separation_auc
+
+    rng = np.random.default_rng(4)
+    same, different = rng.normal(0.3, 0.1, 40).round(2), rng.normal(0.5, 0.2, 60).round(2)
+    wins = [(d > s) + 0.5 * (d == s) for s in same for d in different]
+    assert separation_auc(same, different) == pytest.approx(np.mean(wins))
+    assert separation_auc([0.1, 0.2], [0.5, 0.9]) == 1.0
+    assert separation_auc([0.5], [0.5]) == 0.5
+
+
+def test_window_pairs_keep_pairs_up_to_the_gap():
+    from ranking.separation import window_pairs
+
+    same, different = window_pairs([1, 2, 3, 40], [7, 7, 8, 7], max_gap=30)
+    assert same.tolist() == [[0, 1]]
+    assert sorted(map(tuple, different.tolist())) == [(0, 2), (1, 2)]
