@@ -163,7 +163,14 @@ def calibrate(
     if method == "tracking":
         trials = _tracking_trials(encoder, mot_dir, output_dir, same, different, max_age)
     if trials:
-        gate = max(trials, key=lambda t: (t["hota"], t["idf1"]))["max_cosine_distance"]
+        # Scores equal to 1e-6 are ties (sequences too short to tell the gates apart): then
+        # the gate nearest Youden's, the distributions' own choice, wins.
+        youden = recommend_gate(same, different, "youden")
+        gate = max(
+            trials,
+            key=lambda t: (round(t["hota"], 6), round(t["idf1"], 6),
+                           -abs(t["max_cosine_distance"] - youden)),
+        )["max_cosine_distance"]  # fmt: skip
     else:
         method = "youden" if method == "tracking" else method
         gate = round(recommend_gate(same, different, method, max_false_pass), 5)
