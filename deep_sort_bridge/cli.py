@@ -267,31 +267,33 @@ def add_dataset_from_mot_arguments(parser: argparse.ArgumentParser) -> None:
     _progress_option(parser)
 
 
-def run_dataset_from_mot(args: argparse.Namespace) -> int:
-    from deep_sort_bridge.dataset_from_mot import CutConfig, write_dataset_from_mot
+def _settings(kind, args: argparse.Namespace):
+    """A settings dataclass filled from the options of the same names."""
+    from dataclasses import fields
 
-    config = CutConfig(
-        min_visibility=args.min_visibility,
-        min_height=args.min_height,
-        min_inside=args.min_inside,
-        frame_stride=args.frame_stride,
-        min_images=args.min_images,
-        max_images=args.max_images,
-    )
-    summary = write_dataset_from_mot(
-        args.mot_dir, args.output, config, progress=not args.no_progress
-    )
+    return kind(**{f.name: getattr(args, f.name) for f in fields(kind)})
+
+
+def _report_dataset(summary: dict, output: str, identities: str, done: str) -> None:
     what = (
-        f"{summary['identities']} identities, {summary['images']} crops, "
+        f"{summary['identities']} {identities}, {summary['images']} crops, "
         f"{summary['cameras']} camera(s)"
     )
     if summary["skipped"]:
-        print(f"{args.output} already holds this dataset ({what}); nothing to do.")
+        print(f"{output} already holds this dataset ({what}); nothing to do.")
     else:
-        print(
-            f"Wrote {what} to {args.output}. Train on it with "
-            f"`reid train --dataset market1501 --data-dir {args.output}`."
-        )
+        print(done.format(what=what, output=output))
+
+
+def run_dataset_from_mot(args: argparse.Namespace) -> int:
+    from deep_sort_bridge.dataset_from_mot import CutConfig, write_dataset_from_mot
+
+    summary = write_dataset_from_mot(
+        args.mot_dir, args.output, _settings(CutConfig, args), progress=not args.no_progress
+    )
+    _report_dataset(summary, args.output, "identities",
+                    "Wrote {what} to {output}. Train on it with "
+                    "`reid train --dataset market1501 --data-dir {output}`.")  # fmt: skip
     return 0
 
 
@@ -505,27 +507,10 @@ def run_dataset_from_detections(args: argparse.Namespace) -> int:
     from deep_sort_bridge.dataset_from_detections import write_dataset_from_detections
     from deep_sort_bridge.mining import MiningConfig
 
-    config = MiningConfig(
-        min_confidence=args.min_confidence,
-        min_height=args.min_height,
-        max_overlap=args.max_overlap,
-        min_iou=args.min_iou,
-        ambiguity=args.ambiguity,
-        min_length=args.min_length,
-        crops_per_tracklet=args.crops_per_tracklet,
-    )
     summary = write_dataset_from_detections(
-        args.mot_dir, args.output, config, progress=not args.no_progress
+        args.mot_dir, args.output, _settings(MiningConfig, args), progress=not args.no_progress
     )
-    what = (
-        f"{summary['identities']} pseudo-identities (tracklets), {summary['images']} crops, "
-        f"{summary['cameras']} camera(s)"
-    )
-    if summary["skipped"]:
-        print(f"{args.output} already holds this dataset ({what}); nothing to do.")
-    else:
-        print(
-            f"Mined {what} into {args.output}. Fine-tune on it: reid train --init-from RUN "
-            f"--dataset market1501 --data-dir {args.output}"
-        )
+    _report_dataset(summary, args.output, "pseudo-identities (tracklets)",
+                    "Mined {what} into {output}. Fine-tune on it: reid train --init-from RUN "
+                    "--dataset market1501 --data-dir {output}")  # fmt: skip
     return 0
