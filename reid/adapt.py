@@ -91,10 +91,12 @@ def run_adapt(args: argparse.Namespace) -> int:
     from deep_sort_bridge.dataset_from_detections import write_dataset_from_detections
     from deep_sort_bridge.mining import MiningConfig
     from encoder.export import export
+    from training.checkpoints import resolve_checkpoint
     from training.train import TrainConfig, train
 
     if args.steps < 1:
         raise ReidError("--steps must be at least 1.", "Pass e.g. 300.")
+    resolve_checkpoint(args.base)  # a wrong base stops here, before any mining
     started = time.perf_counter()
     out = Path(args.output_dir)
     mined = out / "mined"
