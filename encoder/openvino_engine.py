@@ -20,10 +20,16 @@ from core.errors import ModelError
 PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16"}
 
 
-def cache_dir() -> Path:
-    """Where compiled models are kept between runs."""
+def cache_dir() -> Path | None:
+    """Where compiled models are kept between runs; None when that folder cannot be written
+    (a read-only home), and then every start-up compiles afresh."""
     root = os.environ.get("REID_CACHE_DIR") or Path.home() / ".cache" / "reid-deepsort"
-    return Path(root) / "openvino"
+    folder = Path(root) / "openvino"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
 
 
 @lru_cache(maxsize=1)
@@ -65,10 +71,10 @@ class OpenVinoBackend:
         import openvino as ov
 
         core = ov.Core()
-        base = {
-            "INFERENCE_PRECISION_HINT": PRECISION_HINTS[precision],
-            "CACHE_DIR": str(cache_dir()),
-        }
+        base = {"INFERENCE_PRECISION_HINT": PRECISION_HINTS[precision]}
+        cache = cache_dir()
+        if cache is not None:
+            base["CACHE_DIR"] = str(cache)
         if threads:
             base["INFERENCE_NUM_THREADS"] = int(threads)
         try:

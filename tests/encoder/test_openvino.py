@@ -54,3 +54,16 @@ def test_a_broken_onnx_file_is_refused_clearly(tmp_path):
     broken.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="OpenVINO cannot load"):
         Encoder(broken, backend="openvino")
+
+
+def test_an_unwritable_cache_folder_only_costs_the_cache(onnx_model, tmp_path, monkeypatch):
+    from encoder.openvino_engine import cache_dir
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("REID_CACHE_DIR", str(blocker))
+    assert cache_dir() is None
+    assert Encoder(onnx_model).encode(np.zeros((1, 128, 64, 3), np.uint8)).shape == (1, 128)
+    monkeypatch.setenv("REID_CACHE_DIR", str(tmp_path / "cache"))
+    Encoder(onnx_model)
+    assert any((tmp_path / "cache" / "openvino").iterdir())  # the compiled blob is kept
