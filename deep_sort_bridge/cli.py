@@ -11,7 +11,7 @@ import argparse
 import os
 
 from core.errors import ReidError
-from encoder.runtime import BACKENDS
+from encoder.runtime import BACKENDS, PRECISION_HELP
 from encoder.runtime import PRECISIONS as ENCODER_PRECISIONS
 
 API_KEY_ENV = "REID_API_KEY"
@@ -67,8 +67,7 @@ def add_generate_detections_arguments(parser: argparse.ArgumentParser) -> None:
         "--precision",
         choices=ENCODER_PRECISIONS,
         default="auto",
-        help="auto: bf16 on OpenVINO where the CPU has it and the model card's fidelity check "
-        "passed, else fp32; bf16 also runs a frozen .pb in bfloat16 (cosine ~0.995)",
+        help=PRECISION_HELP,
     )
     parser.add_argument(
         "--summary",

@@ -15,7 +15,7 @@ import numpy as np
 from core.atomic import write_bytes_atomic
 from core.io import is_image_name, npy_bytes
 from encoder.export import FORMATS as EXPORT_FORMATS
-from encoder.runtime import BACKENDS, PRECISIONS
+from encoder.runtime import BACKENDS, PRECISION_HELP, PRECISIONS
 
 
 def add_freeze_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,8 +118,7 @@ def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="auto: bf16 on OpenVINO where the CPU has it and the model card's fidelity check "
-        "passed, else fp32; bf16 also runs a frozen .pb in bfloat16 (cosine ~0.995)",
+        help=PRECISION_HELP,
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads")

@@ -22,6 +22,10 @@ from encoder.model_card import read_model_card, sha256_of
 
 BACKENDS = ("auto", "openvino", "onnxruntime", "tensorflow")
 PRECISIONS = ("auto", "fp32", "bf16")
+PRECISION_HELP = (
+    "auto: bf16 on OpenVINO where the CPU has it and the model card's fidelity check passed, "
+    "else fp32; bf16 also runs a frozen .pb in bfloat16 (cosine ~0.995)"
+)
 FIDELITY_BAR = 0.999  # min cosine to fp32 features that a faster precision must keep
 _ENGINES = {"onnx": ("openvino", "onnxruntime"), "frozen": ("tensorflow",),
             "savedmodel": ("tensorflow",)}  # fmt: skip

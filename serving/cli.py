@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from encoder.runtime import BACKENDS, PRECISIONS
+from encoder.runtime import BACKENDS, PRECISION_HELP, PRECISIONS
 from serving.settings import DEFAULT_API_KEY_ENV, ServeSettings, make_settings
 
 
@@ -22,8 +22,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--precision",
         choices=PRECISIONS,
         default=defaults["precision"],
-        help="auto: bf16 where the CPU has it and the model card's fidelity check passed, "
-        "else fp32",
+        help=PRECISION_HELP,
     )
     parser.add_argument("--threads", type=int, default=None, help="inference threads")
     parser.add_argument(
