@@ -10,6 +10,8 @@ from pathlib import Path
 
 from training.options import DEVICES
 
+VALIDATED_ON = {"test-split": "the test split", "held-out": "held-out identities"}
+
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default="runs/demo", help="where data, run and models go")
@@ -102,7 +104,8 @@ def run_demo(args: argparse.Namespace) -> int:
     if summary["stopped_by_signal"]:
         return 130
     print(
-        f"Validation rank-1 on held-out identities: {_figure(summary['validation_rank1'])} "
+        f"Validation rank-1 on {VALIDATED_ON[summary.get('validation', 'held-out')]}: "
+        f"{_figure(summary['validation_rank1'])} "
         f"(untrained {_figure(summary['initial_validation_rank1'])}, "
         f"chance {_figure(summary['chance_rank1'])}); "
         f"{_figure(summary['images_per_second'], 1)} images/s on {summary['device']}."

@@ -13,6 +13,7 @@ from training.options import (
     STRATEGIES,
 )
 from training.train import TrainConfig
+from training.validation import VALIDATIONS
 
 DATASETS = ("market1501", "mars", "folder")
 
@@ -112,7 +113,20 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.backbone_lr_scale,
         help="the feature extractor's learning rate as a share of --lr (e.g. 0.1 to fine-tune)",
     )
-    parser.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction)
+    parser.add_argument(
+        "--validation",
+        choices=VALIDATIONS,
+        default=defaults.validation,
+        help="what validation rank-1 ranks: the dataset's own query/gallery (test-split; all "
+        "training identities train) or --validation-fraction of the training identities held "
+        "out (held-out); auto: the test split when an image dataset ships one",
+    )
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=defaults.validation_fraction,
+        help="share of training identities held out under --validation held-out",
+    )
     parser.add_argument("--validate-every", type=int, default=defaults.validate_every)
     parser.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     parser.add_argument("--log-every", type=int, default=defaults.log_every)
@@ -139,6 +153,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         strategy=args.strategy,
         cpu_replicas=args.cpu_replicas,
         bn_momentum=args.bn_momentum,
+        validation=args.validation,
         validation_fraction=args.validation_fraction,
         validate_every=args.validate_every,
         checkpoint_every=args.checkpoint_every,

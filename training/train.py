@@ -25,6 +25,7 @@ from core.atomic import write_json_atomic
 from core.errors import ReidError
 from core.io import timestamp
 from training.options import LOSSES, LR_SCHEDULES, parse_augmentations
+from training.validation import VALIDATIONS
 
 STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -46,7 +47,8 @@ class TrainConfig:
     precision: str = "auto"
     seed: int = 0
     bn_momentum: float | None = None  # None: the reference's 0.999, shortened for short runs
-    validation_fraction: float = 0.1
+    validation: str = "auto"  # training.validation.VALIDATIONS: test split or held-out ids
+    validation_fraction: float = 0.1  # share of identities held out under "held-out"
     validate_every: int = 1000
     checkpoint_every: int = 1000
     log_every: int = 10
@@ -111,6 +113,11 @@ class TrainConfig:
                 "Use for example 0.1 to fine-tune the feature extractor gently, or 1.",
             )
         self.sources()
+        if self.validation not in VALIDATIONS:
+            raise ReidError(
+                f"Unknown --validation '{self.validation}'.",
+                f"Use one of: {', '.join(VALIDATIONS)}.",
+            )
         if self.loss not in LOSSES:
             raise ReidError(f"Unknown loss '{self.loss}'.", f"Use one of: {', '.join(LOSSES)}.")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -180,23 +187,27 @@ def _format_eta(seconds: float) -> str:
 
 
 def _prepare_data(config: TrainConfig, log):
-    """Read the datasets, hold out validation identities, build the P x K sampler.
+    """Read the datasets, choose what validation ranks, build the P x K sampler.
 
-    Returns the training part, the validation part, class labels, the classes, the sampler
+    Returns the training part, the Validation, class labels, the classes, the sampler
     and a record of the mix (one entry per source).
     """
     from training.datasets import read_dataset
     from training.datasets.mixed import combine_training_sets
-    from training.datasets.split import split_validation
     from training.pipeline import class_indices
     from training.sampler import IdentityBalancedSampler
+    from training.validation import choose_validation
 
     sources = config.sources()
-    sets = [read_dataset(kind, folder).train for kind, folder in sources]
-    everything, mix = combine_training_sets(sets, [f"{kind}:{folder}" for kind, folder in sources])
+    datasets = [read_dataset(kind, folder) for kind, folder in sources]
+    everything, mix = combine_training_sets(
+        [d.train for d in datasets], [f"{kind}:{folder}" for kind, folder in sources]
+    )
     if len(sources) > 1:
         log("Training on " + ", ".join(f"{m['source']} ({m['identities']} ids)" for m in mix))
-    train_set, validation_set = split_validation(everything, config.validation_fraction, seed=1234)
+    train_set, validation = choose_validation(
+        config.validation, datasets, everything, config.validation_fraction
+    )
     if everything.skipped:
         shown = ", ".join(Path(p).name for p in everything.skipped[:3])
         log(f"Skipped {len(everything.skipped)} unreadable images ({shown}, ...).")
@@ -204,7 +215,7 @@ def _prepare_data(config: TrainConfig, log):
     sampler = IdentityBalancedSampler(
         train_set.identities, config.identities_per_batch, config.images_per_identity, config.seed
     )
-    return train_set, validation_set, labels, classes, sampler, mix
+    return train_set, validation, labels, classes, sampler, mix
 
 
 def _make_optimizers(config: TrainConfig, model, head, plan) -> list[tuple[object, list]]:
@@ -295,33 +306,21 @@ def _make_train_step(model, head, optimizers, step, config: TrainConfig, plan, t
     return train_step
 
 
-def _make_validator(model, validation_set):
-    """Validation rank-1 over random galleries of the held-out identities (reference protocol)."""
+def _make_validator(model, validation):
+    """validation_rank1() of the model as it stands, on `validation` (training.validation)."""
     import tensorflow as tf
 
-    from ranking import random_gallery_cmc
     from training.pipeline import inference_dataset
+    from training.validation import validation_rank1
 
     @tf.function(reduce_retracing=True)
     def embed(images):
         return model(images, training=False)
 
-    def validation_rank1() -> float:
-        if validation_set.num_identities < 2:
-            return float("nan")
-        features = np.concatenate(
-            [embed(batch).numpy() for batch in inference_dataset(validation_set.paths, 256)]
-        )
-        cmc = random_gallery_cmc(
-            features,
-            validation_set.identities,
-            validation_set.cameras,
-            np.random.default_rng(4321),
-            num_trials=10,
-        )
-        return float(cmc[0])
+    def features(paths) -> np.ndarray:
+        return np.concatenate([embed(batch).numpy() for batch in inference_dataset(paths, 256)])
 
-    return validation_rank1
+    return lambda: validation_rank1(validation, features)
 
 
 def _batches(config: TrainConfig, train_set, labels, sampler, start_step: int, topology):
@@ -359,7 +358,7 @@ def train(config: TrainConfig, log=print) -> dict:
     config.check()
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    train_set, validation_set, labels, classes, sampler, mix = _prepare_data(config, log)
+    train_set, validation, labels, classes, sampler, mix = _prepare_data(config, log)
 
     plan = devices.plan_device(config.device, config.precision)
     if plan.kind == "cpu":
@@ -374,7 +373,7 @@ def train(config: TrainConfig, log=print) -> dict:
     log(
         f"Training on {plan.describe()}, {topology.replicas} replica(s) "
         f"[{topology.name}]: {len(train_set)} images of {len(classes)} identities, "
-        f"validation {len(validation_set)} images of {validation_set.num_identities} identities."
+        f"{validation.describe()}."
     )
 
     with topology.strategy.scope():
@@ -426,7 +425,7 @@ def train(config: TrainConfig, log=print) -> dict:
         log(f"{output_dir} is already trained to step {int(step.numpy())}; nothing to do.")
         return json.loads(summary_path.read_text())
     train_step = _make_train_step(model, head, optimizers, step, config, plan, topology)
-    validation_rank1 = _make_validator(model, validation_set)
+    validation_rank1 = _make_validator(model, validation)
     start_step = int(step.numpy())
     validate = chief and config.validate_every > 0
     initial_rank1 = None
@@ -501,7 +500,8 @@ def train(config: TrainConfig, log=print) -> dict:
         "replicas": topology.replicas,
         "checkpoint": tf.train.latest_checkpoint(checkpoint_dir),
         "stopped_by_signal": signal.Signals(stopped_by).name if stopped_by else None,
-        "chance_rank1": 1.0 / max(validation_set.num_identities, 1),
+        "validation": validation.protocol,
+        "chance_rank1": 1.0 / max(validation.num_identities, 1),
     }
     if chief:
         write_json_atomic(summary_path, summary)
@@ -560,7 +560,9 @@ def _write_config(
         previous = json.loads(path.read_text())
         record.setdefault("initialised_from", previous.get("initialised_from"))
         old = previous.get("config", {})
-        for key in ("dataset", "loss", "batch_size", "images_per_identity", "validation_fraction"):
+        old.setdefault("validation", "held-out")  # runs from before the test-split protocol
+        for key in ("dataset", "loss", "batch_size", "images_per_identity", "validation",
+                    "validation_fraction"):  # fmt: skip
             if key in old and old[key] != record["config"][key]:
                 raise ReidError(
                     f"{output_dir} holds a run with {key}={old[key]!r}, "
