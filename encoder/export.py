@@ -63,8 +63,12 @@ def frozen_graph_def(model):
     return graph_def
 
 
-def onnx_model_proto(graph_def, opset: int = DEFAULT_OPSET):
-    """ONNX model from the frozen graph: input `images` uint8, output `features`, batch dynamic."""
+def onnx_model_proto(graph_def, opset: int = DEFAULT_OPSET, fold: bool = True):
+    """ONNX model from the frozen graph: input `images` uint8, output `features`, batch dynamic.
+
+    fold: fold the layout work into the weights (`folded_if_equal`); False keeps tf2onnx's
+    literal rendering of the frozen graph.
+    """
     import tf2onnx
 
     if opset < 13:
@@ -80,7 +84,31 @@ def onnx_model_proto(graph_def, opset: int = DEFAULT_OPSET):
     for value in (*model_proto.graph.input, *model_proto.graph.output):
         value.type.tensor_type.shape.dim[0].dim_param = "batch"
     model_proto.producer_name = "reid-deepsort"
-    return model_proto
+    return folded_if_equal(model_proto) if fold else model_proto
+
+
+def folded_if_equal(model_proto):
+    """The graph with its layout work folded into the weights (`encoder.onnx_fold`), kept only
+    if it gives the same features as the literal graph on random crops."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from encoder.onnx_fold import fold_layout
+
+    folded = type(model_proto)()
+    folded.CopyFrom(model_proto)
+    if not fold_layout(folded):
+        return model_proto
+    crops = np.random.default_rng(0).integers(0, 256, (8, *IMAGE_SHAPE), dtype=np.uint8)
+
+    def features(proto):
+        session = ort.InferenceSession(
+            proto.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        return session.run(None, {INPUT_NAME: crops})[0]
+
+    same = np.abs(features(folded) - features(model_proto)).max() < 1e-5
+    return folded if same else model_proto
 
 
 def _rename_value(graph, old: str, new: str) -> None:
@@ -163,14 +191,14 @@ def export(
     opset: int = DEFAULT_OPSET,
     check_data: str | None = None,
     check_kind: str | None = None,
-    int8: bool = False,
+    int8: bool | None = None,
 ) -> dict:
     """Write `checkpoint` as `model_format` (frozen, savedmodel, onnx) and its model card.
 
     For onnx, the card also gets the fidelity of the faster engines to fp32 (`encoder.fidelity`),
     measured on crops of `check_data` (a dataset of `check_kind`, or a MOTChallenge folder) or,
-    by default, of the run's own training data; `int8` also writes OUTPUT's `.int8.onnx` twin,
-    refused when it falls below the fidelity bar.
+    by default, of the run's own training data. It also writes OUTPUT's `.int8.onnx` twin,
+    kept only within the fidelity bar (`int8`: see `record_fidelity`).
     """
     if int8 and model_format != "onnx":
         raise ModelError("--int8 applies to --format onnx.", "Export with --format onnx.")
@@ -199,8 +227,12 @@ def export(
     return card
 
 
-def record_fidelity(target: Path, source, check_data, check_kind, int8: bool) -> dict:
-    """Measure the faster engines' (and an int8 twin's) cosine to fp32; store it in the card."""
+def record_fidelity(target: Path, source, check_data, check_kind, int8: bool | None) -> dict:
+    """Measure the faster engines' (and an int8 twin's) cosine to fp32; store it in the card.
+
+    int8: None writes the twin when there are crops and keeps it only above the bar; True
+    insists (no crops, or a twin below the bar, is an error); False writes none.
+    """
     from encoder import fidelity
     from encoder.model_card import update_model_card
 
@@ -208,6 +240,8 @@ def record_fidelity(target: Path, source, check_data, check_kind, int8: bool) ->
         found = fidelity.crops_from(check_data, check_kind), str(check_data)
     else:
         found = fidelity.training_crops(source.run_file("config.json"))
+    twin = target.with_name(target.stem + ".int8.onnx")
+    twin.unlink(missing_ok=True)  # a twin of an earlier export does not belong to this one
     if found is None:
         note = "no crops to check on: pass --check-data (a dataset or MOT folder)"
         if int8:
@@ -220,8 +254,13 @@ def record_fidelity(target: Path, source, check_data, check_kind, int8: bool) ->
         "crops_from": where,
         "bar": fidelity.FIDELITY_BAR,
     }
-    if int8:
-        twin = target.with_name(target.stem + ".int8.onnx")
-        entry["int8"] = {**fidelity.check_int8(target, crops, twin), "file": twin.name}
-        update_model_card(twin, fidelity={"int8": entry["int8"], "crops_from": where})
+    if int8 is not False:
+        try:
+            entry["int8"] = fidelity.check_int8(target, crops, twin)
+        except ModelError as refusal:
+            if int8:
+                raise
+            entry["int8"] = {"passes": False, "why": refusal.problem}
+        else:
+            update_model_card(twin, fidelity={"int8": entry["int8"], "crops_from": where})
     return update_model_card(target, fidelity=entry)

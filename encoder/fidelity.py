@@ -120,16 +120,28 @@ def fast_variants(model: str | Path) -> dict[str, dict]:
     return {}
 
 
+def int8_variant(twin: str | Path) -> dict:
+    """How `Encoder` runs an int8 twin: OpenVINO where installed (its float remainder in bf16 on
+    CPUs that have it), else ONNX Runtime."""
+    from encoder.openvino_engine import available, cpu_capabilities
+
+    if not available():
+        return {"path": twin, "backend": "onnxruntime", "precision": "fp32"}
+    float_part = "bf16" if "BF16" in cpu_capabilities() else "fp32"
+    return {"path": twin, "backend": "openvino", "precision": float_part}
+
+
 def check_int8(model: Path, crops: np.ndarray, output: Path) -> dict:
-    """Quantise `model` to int8 at `output`, calibrated on half the crops and measured on the
-    other half; a copy below the bar is removed and refused."""
+    """Quantise `model` to int8 at `output`, calibrated on half the crops and measured (on the
+    engine that will run it) on the other half; a copy below the bar is removed and refused."""
     from core.errors import ModelError
+    from encoder.model_card import sha256_of
     from encoder.quantize import quantise_int8
 
     calibration, held_out = crops[0::2], crops[1::2]
     quantise_int8(model, calibration, output)
-    result = measure(model, held_out, {"int8": {"path": output, "backend": "onnxruntime"}})
-    result = result["int8"]
+    variant = int8_variant(output)
+    result = measure(model, held_out, {"int8": variant})["int8"]
     if not result["passes"]:
         output.unlink(missing_ok=True)
         raise ModelError(
@@ -138,4 +150,5 @@ def check_int8(model: Path, crops: np.ndarray, output: Path) -> dict:
             "Use the fp32 model (OpenVINO runs it in bf16 where that stays faithful), or "
             "calibrate on crops closer to your footage with --check-data.",
         )
-    return result
+    engine = f"{variant['backend']} ({variant['precision']} for the float layers)"
+    return {**result, "file": output.name, "sha256": sha256_of(output), "measured_on": engine}

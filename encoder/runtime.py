@@ -3,9 +3,10 @@
 `.onnx` files run on OpenVINO when it is installed (the fastest engine on x86 CPUs), else on
 ONNX Runtime, and need nothing else: TensorFlow is imported only for `.pb` frozen graphs and
 SavedModel folders, so a service or tracker host can do without it. With precision "auto" an
-`.onnx` model runs in bf16 only where the CPU has bfloat16 instructions *and* the model card
-records that bf16 features stayed within cosine 0.999 of fp32 on real crops
-(`reid export` measures it); otherwise in fp32.
+`.onnx` model runs the fastest form its model card vouches for: its int8 twin
+(`model.int8.onnx`, written and checked by `reid export`) when the card records that the twin's
+features stayed within cosine 0.999 of fp32 on real crops on this engine, else bf16 where the
+CPU has bfloat16 instructions and the card vouches for it, else fp32.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from encoder.crops import InputError, crop_boxes
 from encoder.model_card import read_model_card, sha256_of
 
 BACKENDS = ("auto", "openvino", "onnxruntime", "tensorflow")
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 PRECISION_HELP = (
-    "auto: bf16 on OpenVINO where the CPU has it and the model card's fidelity check passed, "
-    "else fp32; bf16 also runs a frozen .pb in bfloat16 (cosine ~0.995)"
+    "auto: the fastest form the model card's fidelity check vouches for (the .int8.onnx twin, "
+    "else bf16 on OpenVINO where the CPU has it), else fp32; int8 runs the twin; bf16 also "
+    "runs a frozen .pb in bfloat16 (cosine ~0.995)"
 )
 FIDELITY_BAR = 0.999  # min cosine to fp32 features that a faster precision must keep
 _ENGINES = {"onnx": ("openvino", "onnxruntime"), "frozen": ("tensorflow",),
@@ -234,10 +236,11 @@ class Encoder:
     (TensorFlow). `backend`: "auto" picks the fastest installed engine for the file (OpenVINO,
     else ONNX Runtime, for .onnx); "openvino", "onnxruntime" or "tensorflow" insist.
     `batch_size`: crops per model call. `threads`: intra-op threads (None: the runtime's default).
-    `precision`: "auto" (bf16 on OpenVINO where the CPU has it and the model card vouches for
-    its fidelity, else fp32), "fp32", or "bf16" (OpenVINO; or, for a frozen graph, TensorFlow's
-    oneDNN rewrite, cosine to fp32 about 0.996). For int8, export with `reid export --int8`
-    and load that .onnx file.
+    `precision`: "auto" (the int8 twin, else bf16 on OpenVINO, whichever the model card
+    vouches for; else fp32), "fp32", "bf16" (OpenVINO; or, for a frozen graph, TensorFlow's
+    oneDNN rewrite, cosine to fp32 about 0.996) or "int8" (the `.int8.onnx` twin that `reid
+    export` writes beside the model, or the file itself if it is one; OpenVINO runs its float
+    layers in bf16 where the CPU has it). `engine_file` is the file that runs.
     """
 
     def __init__(
@@ -261,14 +264,18 @@ class Encoder:
         self.model_card = read_model_card(self.path)
         engine = self._engine(backend)
         precision = self._precision(engine, precision)
+        self.engine_file = self._int8_file(required=True) if precision == "int8" else self.path
         if engine == "openvino":
-            from encoder.openvino_engine import OpenVinoBackend
+            from encoder.openvino_engine import OpenVinoBackend, cpu_capabilities
 
-            self._run = OpenVinoBackend(self.path, threads, precision)
+            hint = precision
+            if precision == "int8":
+                hint = "bf16" if "BF16" in cpu_capabilities() else "fp32"
+            self._run = OpenVinoBackend(self.engine_file, threads, hint)
         elif precision == "bf16":
             self._run = _FrozenGraphBfloat16Backend(self.path, threads)
         else:
-            self._run = _BACKENDS[self.model_format](self.path, threads)
+            self._run = _BACKENDS[self.model_format](self.engine_file, threads)
         self.precision = precision
         self.backend = self._run.name
         self.batch_size = int(batch_size)
@@ -295,9 +302,34 @@ class Encoder:
             )
         return backend
 
+    def _int8_file(self, required: bool) -> Path | None:
+        """The int8 form of this model: the file itself if its card says it is one, else the
+        `.int8.onnx` twin beside it whose checksum the card recorded."""
+        card = self.model_card or {}
+        if card.get("format") == "onnx-int8":
+            return self.path
+        twin = self.path.with_name(self.path.stem + ".int8.onnx")
+        recorded = ((card.get("fidelity") or {}).get("int8") or {}).get("sha256")
+        if twin.is_file() and (required or recorded == sha256_of(twin)):
+            return twin
+        if required:
+            raise ModelError(
+                f"{self.path} has no int8 twin ({twin.name}).",
+                "Export it with `reid export --format onnx` (which writes and checks the twin "
+                "when it has crops: --check-data), or use precision auto, fp32 or bf16.",
+            )
+        return None
+
     def _precision(self, engine: str, precision: str) -> str:
         if precision == "auto":
+            if int8_vouched(self.model_card, engine) and self._int8_file(required=False):
+                return "int8"
             return "bf16" if engine == "openvino" and bf16_vouched(self.model_card) else "fp32"
+        if precision == "int8" and self.model_format != "onnx":
+            raise ModelError(
+                f"int8 runs .onnx models, not a {self.model_format} model.",
+                "Load the .onnx export, or use precision auto, fp32 or bf16.",
+            )
         if precision == "bf16" and engine == "onnxruntime":
             raise ModelError(
                 "ONNX Runtime runs .onnx models in fp32 (or int8 when quantised), not bf16.",
@@ -351,6 +383,15 @@ class Encoder:
         """
         crops, _ = crop_boxes(frame, boxes_tlwh, PATCH_SHAPE)
         return self.encode(crops)
+
+
+def int8_vouched(card: dict | None, engine: str) -> bool:
+    """True when the card records an int8 twin that stayed within FIDELITY_BAR of fp32 when
+    measured on `engine` (the export measures it on the engine `Encoder` picks)."""
+    check = ((card or {}).get("fidelity") or {}).get("int8") or {}
+    measured_on = str(check.get("measured_on", ""))
+    passes = float(check.get("min_cosine", 0.0)) >= FIDELITY_BAR and bool(check.get("passes"))
+    return passes and measured_on.split(" ")[0] == engine
 
 
 def bf16_vouched(card: dict | None) -> bool:

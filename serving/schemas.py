@@ -95,7 +95,9 @@ class ModelResponse(BaseModel):
     file: str
     sha256: str | None = Field(description="SHA-256 of the model file")
     backend: str = Field(description="the engine that runs the model (openvino, onnxruntime, ...)")
-    precision: str = Field("fp32", description="the precision it runs in (fp32 or bf16)")
+    precision: str = Field(
+        "fp32", description="the precision it runs in: fp32, bf16 or int8 (the checked int8 twin)"
+    )
     dim: int
     input_shape: list[int] = Field(description="crops are resized to height x width x channels")
     input_format: str = "uint8 BGR"

@@ -26,7 +26,8 @@ class ServeSettings(BaseModel):
         "auto", description="Encoder engine; auto picks OpenVINO (else ONNX Runtime) for .onnx"
     )
     precision: str = Field(
-        "auto", description="fp32, bf16, or auto: bf16 where the CPU has it and the card vouches"
+        "auto",
+        description="fp32, bf16, int8, or auto: the fastest form the model card vouches for",
     )
     threads: int | None = Field(None, ge=1, description="inference threads (default: all cores)")
     host: str = "127.0.0.1"

@@ -8,7 +8,7 @@ import pytest
 from core.errors import ModelError
 from encoder import Encoder, fidelity
 from encoder.export import export
-from encoder.model_card import read_model_card
+from encoder.model_card import read_model_card, sha256_of, update_model_card
 from encoder.openvino_engine import available, cpu_capabilities
 
 needs_bf16 = pytest.mark.skipif(
@@ -36,7 +36,7 @@ def test_onnx_export_records_bf16_fidelity_and_the_encoder_then_uses_bf16(
 
     model = tmp_path / "model.onnx"
     argv = ["export", "--checkpoint", str(random_checkpoint), "--format", "onnx", "--output",
-            str(model), "--check-data", str(small_market)]  # fmt: skip
+            str(model), "--check-data", str(small_market), "--no-int8"]  # fmt: skip
     assert main(argv) == 0
     card = read_model_card(model)
     check = card["fidelity"]["openvino-bf16"]
@@ -48,27 +48,53 @@ def test_onnx_export_records_bf16_fidelity_and_the_encoder_then_uses_bf16(
     assert not (tmp_path / "model.int8.onnx").exists()
 
 
-def test_int8_export_writes_a_checked_twin(random_checkpoint, small_market, tmp_path, monkeypatch):
-    # An untrained network quantises worse than a trained one; the bar is lowered to see the
-    # twin written (the real bar's refusal is the next test).
-    monkeypatch.setattr(fidelity, "FIDELITY_BAR", 0.99)
+def _bar(monkeypatch, value: float) -> None:
+    """Set the fidelity bar for the export's check and the Encoder's choice alike."""
+    from encoder import runtime
+
+    monkeypatch.setattr(fidelity, "FIDELITY_BAR", value)
+    monkeypatch.setattr(runtime, "FIDELITY_BAR", value)
+
+
+def test_export_writes_a_checked_int8_twin_that_auto_then_runs(
+    random_checkpoint, small_market, tmp_path, monkeypatch
+):
+    # An untrained network quantises worse than a trained one (about 0.999): the bar is
+    # lowered so that the twin passes, whatever this machine's rounding.
+    _bar(monkeypatch, 0.99)
     model = tmp_path / "model.onnx"
-    card = export(str(random_checkpoint), str(model), "onnx", check_data=str(small_market),
-                  int8=True)  # fmt: skip
+    card = export(str(random_checkpoint), str(model), "onnx", check_data=str(small_market))
     twin = tmp_path / "model.int8.onnx"
-    assert twin.is_file() and card["fidelity"]["int8"]["file"] == twin.name
+    check = card["fidelity"]["int8"]
+    assert twin.is_file() and check["file"] == twin.name and check["passes"]
+    assert check["sha256"] == sha256_of(twin) and check["measured_on"]
     twin_card = read_model_card(twin)
     assert twin_card["fidelity"]["int8"]["min_cosine"] >= 0.99
     assert twin_card["quantisation"]["calibration_crops"] > 10
-    assert Encoder(twin).encode(fidelity.crops_from(small_market)[:4]).shape == (4, 128)
+    crops = fidelity.crops_from(small_market)[:8]
+    encoder = Encoder(model)
+    assert encoder.precision == "int8" and encoder.engine_file == twin
+    reference = Encoder(model, backend="onnxruntime", precision="fp32").encode(crops)
+    assert np.sum(encoder.encode(crops) * reference, axis=1).min() > 0.99
+    # A twin the card does not vouch for (another checksum) is not picked, unless insisted on.
+    update_model_card(model, fidelity={**card["fidelity"], "int8": {**check, "sha256": "0"}})
+    assert Encoder(model).precision != "int8"
+    assert Encoder(model, precision="int8").engine_file == twin
 
 
-def test_an_int8_copy_below_the_bar_is_refused_and_removed(onnx_model, small_market, tmp_path):
-    # This untrained network's int8 copy falls below cosine 0.999 (about 0.998).
-    twin = tmp_path / "model.int8.onnx"
+def test_an_int8_twin_below_the_bar_is_refused_and_removed(
+    random_checkpoint, small_market, tmp_path, monkeypatch
+):
+    _bar(monkeypatch, 0.999999)
+    model = tmp_path / "model.onnx"
+    card = export(str(random_checkpoint), str(model), "onnx", check_data=str(small_market))
+    assert not card["fidelity"]["int8"]["passes"] and "not kept" in card["fidelity"]["int8"]["why"]
+    assert not (tmp_path / "model.int8.onnx").exists()
+    assert Encoder(model).precision != "int8"
+    with pytest.raises(ModelError, match="no int8 twin"):
+        Encoder(model, precision="int8")
     with pytest.raises(ModelError, match="not kept"):
-        fidelity.check_int8(onnx_model, fidelity.crops_from(small_market), twin)
-    assert not twin.exists()
+        export(str(random_checkpoint), str(model), "onnx", check_data=str(small_market), int8=True)
 
 
 def test_int8_needs_crops(random_checkpoint, tmp_path):
