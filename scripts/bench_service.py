@@ -4,7 +4,8 @@ Measures, on this machine and in this order:
   1. direct: `Encoder.encode` on the crops in batches of --max-batch-size (the ceiling);
   2. the service with micro-batching (its defaults) and with batching switched off
      (--max-batch-size 1), each at 1, 4, 16 and 64 concurrent clients.
-Every client sends the same --crops-per-request PNG crops (128 x 64) per POST /embed with
+Every client sends the same --crops-per-request PNG crops (128 x 64; real MOT17 crops when
+REID_REALDATA_DIR has them, else random pixels) per POST /embed with
 `Accept: application/x-npy`, one request after the other, for --duration seconds. Clients
 are threads in separate client processes (at most --client-processes), talking HTTP/1.1 with
 keep-alive to the server on 127.0.0.1. Throughput counts crops of successful answers over the
@@ -60,8 +61,18 @@ def random_model(folder: Path) -> Path:
     return path
 
 
-def make_crops(count: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (count, 128, 64, 3), dtype=np.uint8)
+def make_crops(count: int, realdata: str | None, seed: int = 0) -> tuple[np.ndarray, str]:
+    """(crops, where from): real MOT17 ground-truth crops when the real data is here, else
+    random pixels (incompressible, so their PNGs are the largest a client could send)."""
+    mot = Path(realdata or "") / "MOT17-mini" / "train"
+    if realdata and mot.is_dir():
+        from encoder.fidelity import mot_crops
+
+        crops = mot_crops(mot, 512)
+        picked = np.random.default_rng(seed).choice(len(crops), count, replace=count > len(crops))
+        return crops[picked], f"MOT17 ground-truth boxes of {mot}"
+    random = np.random.default_rng(seed).integers(0, 256, (count, 128, 64, 3), dtype=np.uint8)
+    return random, "random pixels"
 
 
 def multipart_body(crops: np.ndarray) -> tuple[bytes, str]:
@@ -277,17 +288,25 @@ def main() -> int:
     parser.add_argument("--max-batch-size", type=int, default=64, help="service and direct")
     parser.add_argument("--client-processes", type=int, default=4)
     parser.add_argument("--output", type=Path, default=Path("bench_service.json"))
+    parser.add_argument(
+        "--realdata",
+        default=os.environ.get("REID_REALDATA_DIR"),
+        help="folder with MOT17-mini, whose crops the clients send (default: REID_REALDATA_DIR)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench_service_") as temporary:
         folder = Path(temporary)
         model = args.model or random_model(folder)
-        crops = make_crops(args.crops_per_request)
+        crops, crops_from = make_crops(args.crops_per_request, args.realdata)
         body, content_type = multipart_body(crops)
         load_before = os.getloadavg()
-        print(f"model {model}; {args.crops_per_request} crops per request", flush=True)
-
-        direct_crops = make_crops(4 * args.max_batch_size, seed=1)
+        print(
+            f"model {model}; {args.crops_per_request} crops per request "
+            f"({len(body) / 1024:.0f} KiB of PNG) from {crops_from}",
+            flush=True,
+        )
+        direct_crops, _ = make_crops(4 * args.max_batch_size, args.realdata, seed=1)
         before = measure_direct(model, direct_crops, args.max_batch_size, args.duration)
         print(
             f"  direct Encoder (batch {args.max_batch_size}): {before['crops_per_s']:.1f} crops/s"
@@ -325,6 +344,8 @@ def main() -> int:
         },
         "settings": {
             "crops_per_request": args.crops_per_request,
+            "crops_from": crops_from,
+            "request_bytes": len(body),
             "duration_s": args.duration,
             "min_rounds": args.min_rounds,
             "max_batch_size": args.max_batch_size,
