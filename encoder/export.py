@@ -15,6 +15,7 @@ works this way), then the tensor names lose tf2onnx's ":0" suffix.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -73,12 +74,19 @@ def onnx_model_proto(graph_def, opset: int = DEFAULT_OPSET, fold: bool = True):
 
     if opset < 13:
         raise ModelError(f"ONNX opset {opset} is too old.", "Use opset 13 or newer.")
-    model_proto, _ = tf2onnx.convert.from_graph_def(
-        graph_def,
-        input_names=[f"{INPUT_NAME}:0"],
-        output_names=[f"{OUTPUT_NAME}:0"],
-        opset=opset,
-    )
+    # tf2onnx calls TensorFlow 1 graph utilities that log deprecation warnings on every export.
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        model_proto, _ = tf2onnx.convert.from_graph_def(
+            graph_def,
+            input_names=[f"{INPUT_NAME}:0"],
+            output_names=[f"{OUTPUT_NAME}:0"],
+            opset=opset,
+        )
+    finally:
+        tf_logger.setLevel(level)
     _rename_value(model_proto.graph, f"{INPUT_NAME}:0", INPUT_NAME)
     _rename_value(model_proto.graph, f"{OUTPUT_NAME}:0", OUTPUT_NAME)
     for value in (*model_proto.graph.input, *model_proto.graph.output):

@@ -181,6 +181,13 @@ def score_checkpoint(checkpoint: str, data_dir: Path, unseen_pairs: bool) -> dic
     return scores
 
 
+def row_changes(name: str) -> dict:
+    """What row `name` changes from the defaults (of `reid train`, or of the main job)."""
+    if name.startswith("synthetic-only"):
+        return SYNTHETIC_ABLATIONS.get(name.removeprefix("synthetic-only").lstrip("-"), {})
+    return ABLATIONS.get(name, {})
+
+
 def training_curve(run_dir: Path) -> list[dict]:
     path = run_dir / "metrics.jsonl"
     if not path.exists():
@@ -205,7 +212,7 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
     scores = score_checkpoint(summary["checkpoint"], Path(args.data_dir), unseen_pairs)
     row = {
         "name": name,
-        "changes": ABLATIONS.get(name, {}),
+        "changes": row_changes(name),
         **{f"{test}_{k}": v for test, values in scores.items() for k, v in values.items()},
         "train_seconds": summary["seconds"],
         "images_per_second": summary["images_per_second"],
@@ -282,6 +289,8 @@ def main(argv=None) -> int:
     if args.list:
         for name, changes in ABLATIONS.items():
             print(f"{name:36s} {changes}")
+        for name, changes in SYNTHETIC_ABLATIONS.items():
+            print(f"--synthetic-only --ablation {name:20s} {changes}")
         return 0
     if not args.data_dir or not (Path(args.data_dir) / "CUHK03-detected").is_dir():
         print(
@@ -292,7 +301,9 @@ def main(argv=None) -> int:
         return 2
     Path(args.results).mkdir(parents=True, exist_ok=True)
     if args.synthetic_only:
-        run_row("synthetic-only", synthetic_only_config(args), args, unseen_pairs=True)
+        for name in args.ablation or ["main-job"]:
+            row = "synthetic-only" if name == "main-job" else f"synthetic-only-{name}"
+            run_row(row, synthetic_only_config(args, name), args, unseen_pairs=True)
         return 0
     for name in args.ablation or ["default"]:
         run_dir = Path(args.runs) / row_id(name, args)
@@ -304,19 +315,36 @@ def main(argv=None) -> int:
 def row_id(name: str, args) -> str:
     if name == "synthetic-only":
         return "synthetic-only-main-job"
+    if name.startswith("synthetic-only-"):
+        return name
     return f"{name}{'+extra' if args.extra else ''}-{args.steps}x{args.batch_size}"
 
 
-def synthetic_only_config(args) -> TrainConfig:
-    """The main job's training, unchanged: synthetic people only (written once under --runs)."""
+# Variants of the main job (--synthetic-only --ablation NAME): "people" is the number of
+# synthetic training identities, the other keys are TrainConfig fields; the length stays.
+SYNTHETIC_ABLATIONS: dict[str, dict] = {
+    "main-job": {},
+    "held-out-validation": {"validation": "held-out"},  # the main job until the test split
+    "400-people": {"people": 400},
+    "detector-augment": {"augmentations": "flip,scale,pad-crop,blur"},
+}
+
+
+def synthetic_only_config(args, name: str = "main-job") -> TrainConfig:
+    """The main job's training (`name` "main-job": unchanged) on synthetic people only; the
+    dataset is written once under --runs."""
     from reid.demo import main_job_datasets, main_job_training
     from synthetic.market1501 import write_synthetic_market1501
 
-    data_dir = Path(args.runs) / "market1501-synth"
-    write_synthetic_market1501(data_dir, main_job_datasets(), progress=False)
+    if name not in SYNTHETIC_ABLATIONS:
+        raise SystemExit(f"error: unknown --synthetic-only ablation {name!r}; --list shows them")
+    changes = dict(SYNTHETIC_ABLATIONS[name])
+    people = changes.pop("people", main_job_datasets().train_identities)
+    data_dir = Path(args.runs) / f"market1501-synth-{people}"
+    write_synthetic_market1501(data_dir, main_job_datasets(people), progress=False)
+    run_dir = Path(args.runs) / f"synthetic-only-{name}"
     return dataclasses.replace(
-        main_job_training(data_dir, Path(args.runs) / "synthetic-only-main-job", device="cpu"),
-        log_every=50,
+        main_job_training(data_dir, run_dir, device="cpu"), log_every=50, **changes
     )
 
 
