@@ -117,9 +117,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--validation",
         choices=VALIDATIONS,
         default=defaults.validation,
-        help="what validation rank-1 ranks: the dataset's own query/gallery (test-split; all "
-        "training identities train) or --validation-fraction of the training identities held "
-        "out (held-out); auto: the test split when an image dataset ships one",
+        help="what validation rank-1 ranks: --validation-fraction of the training identities "
+        "held out (held-out), or the dataset's own query/gallery under Market-1501 rules, all "
+        "training identities training (test-split)",
     )
     parser.add_argument(
         "--validation-fraction",

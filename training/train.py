@@ -47,7 +47,7 @@ class TrainConfig:
     precision: str = "auto"
     seed: int = 0
     bn_momentum: float | None = None  # None: the reference's 0.999, shortened for short runs
-    validation: str = "auto"  # training.validation.VALIDATIONS: test split or held-out ids
+    validation: str = "held-out"  # or "test-split" (training.validation)
     validation_fraction: float = 0.1  # share of identities held out under "held-out"
     validate_every: int = 1000
     checkpoint_every: int = 1000

@@ -1,14 +1,15 @@
 """What training validates on, and the validation rank-1 it reports.
 
 Two protocols:
-  test-split  the dataset's own query and gallery (Market-1501 layout), ranked under the
-              Market-1501 rules; every training identity is then used for training.
-  held-out    a fraction of the training identities kept out of training, scored with the
-              reference's random single-shot galleries.
-`auto` takes the test split of the first image dataset that ships one (video datasets such
-as MARS have galleries far too large to rank during training) and held-out identities
-otherwise. The choice only decides what is reported during training; the final checkpoint
-is kept whatever the figure.
+  held-out    (the default, the reference's) a fraction of the training identities kept out
+              of training, scored with random single-shot galleries;
+  test-split  the query and gallery of the first image dataset that ships them (Market-1501
+              layout), ranked under the Market-1501 rules, and every training identity trains.
+              Video datasets such as MARS are passed over: their galleries are far too large
+              to rank during training.
+The choice decides what is reported during training, and which identities train; the final
+checkpoint is kept whatever the figure. Measured on CUHK03 (README, "Quality on real people"),
+the held-out identities' 10% fewer classes scored higher in a 1,500-step budget.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from core.errors import ReidError
 from training.datasets.common import Dataset, ImageSet
 
-VALIDATIONS = ("auto", "test-split", "held-out")
+VALIDATIONS = ("held-out", "test-split")
 HELD_OUT_SEED = 1234  # the same held-out identities on every run and every worker
 
 
@@ -73,17 +74,16 @@ def choose_validation(
 
     if mode not in VALIDATIONS:
         raise ReidError(f"Unknown --validation '{mode}'.", f"Use one of: {', '.join(VALIDATIONS)}.")
-    if mode != "held-out":
+    if mode == "test-split":
         test_split = _test_split(datasets)
         if test_split is not None:
             return training, test_split
-        if mode == "test-split":
-            raise ReidError(
-                "--validation test-split: none of the datasets has a query and a gallery "
-                "folder of still images.",
-                "Use --validation held-out (identities held out of training), or add a "
-                "dataset in the Market-1501 layout with query/ and bounding_box_test/.",
-            )
+        raise ReidError(
+            "--validation test-split: none of the datasets has a query and a gallery "
+            "folder of still images.",
+            "Use --validation held-out (identities held out of training), or add a "
+            "dataset in the Market-1501 layout with query/ and bounding_box_test/.",
+        )
     train_part, held_out = split_validation(training, fraction, seed=HELD_OUT_SEED)
     return train_part, Validation("held-out", held_out)
 

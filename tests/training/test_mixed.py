@@ -56,14 +56,14 @@ def _train(args):
 def test_two_datasets_train_in_one_run_and_the_mix_is_recorded(small_market, tmp_path):
     run = tmp_path / "mixed"
     args = ["--data-dir", str(small_market), "--data-dir", str(small_market)]
-    assert _train([*args, "--output-dir", str(run), "--validation", "held-out"]) == 0
+    assert _train([*args, "--output-dir", str(run)]) == 0
     config = json.loads((run / "config.json").read_text())
     assert [d["source"] for d in config["datasets"]] == [f"market1501:{small_market}"] * 2
     both = 2 * config["datasets"][0]["identities"]
     assert config["num_classes"] == both - round(0.25 * both)  # less the validation share
     # With the datasets' own test split to validate on, every training identity trains.
     whole = tmp_path / "whole"
-    assert _train([*args, "--output-dir", str(whole)]) == 0
+    assert _train([*args, "--output-dir", str(whole), "--validation", "test-split"]) == 0
     assert json.loads((whole / "config.json").read_text())["num_classes"] == both
     summary = json.loads((whole / "summary.json").read_text())
     assert summary["validation"] == "test-split"
