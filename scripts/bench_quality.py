@@ -115,6 +115,8 @@ ABLATIONS: dict[str, dict] = {
     "default-lr3e-3": {"lr": 3e-3},
     # The learned scale starts at softplus(0) = 0.69 and ends near 1.3: the softmax term is weak.
     "default-kappa10": {"initial_kappa": 10.0},
+    # 16 people x 8 images per batch: each person seen twice as often, half as many per batch.
+    "default-k8": {"images_per_identity": 8},
 }
 
 

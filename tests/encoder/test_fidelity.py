@@ -82,6 +82,23 @@ def test_export_writes_a_checked_int8_twin_that_auto_then_runs(
     assert Encoder(model, precision="int8").engine_file == twin
 
 
+def test_the_twin_is_vouched_for_on_the_engine_that_measured_it(
+    random_checkpoint, small_market, tmp_path, monkeypatch
+):
+    from encoder import openvino_engine
+
+    _bar(monkeypatch, 0.99)
+    with monkeypatch.context() as without_openvino:
+        without_openvino.setattr(openvino_engine, "available", lambda: False)
+        model = tmp_path / "model.onnx"
+        card = export(str(random_checkpoint), str(model), "onnx", check_data=str(small_market))
+        assert card["fidelity"]["int8"]["measured_on"].startswith("onnxruntime")
+        encoder = Encoder(model)
+        assert (encoder.backend, encoder.precision) == ("onnxruntime", "int8")
+    if available():
+        assert Encoder(model).precision != "int8"  # OpenVINO's int8 was not measured
+
+
 def test_an_int8_twin_below_the_bar_is_refused_and_removed(
     random_checkpoint, small_market, tmp_path, monkeypatch
 ):

@@ -11,6 +11,7 @@ import pytest
 from core.errors import ModelError, ReidError
 from encoder import Encoder, InputError
 from encoder.crops import crop_boxes
+from encoder.openvino_engine import available
 
 # Runs a snippet with every `tensorflow` import failing, as on a host without TensorFlow.
 BLOCK_TENSORFLOW = textwrap.dedent(
@@ -78,6 +79,17 @@ def test_frozen_graph_without_tensorflow_says_how_to_fix(frozen_graph):
     assert "needs TensorFlow" in result.stdout and "--format onnx" in result.stdout
 
 
+def test_without_openvino_onnx_runs_on_onnx_runtime(onnx_model, synthetic_crops, monkeypatch):
+    from encoder import openvino_engine
+
+    monkeypatch.setattr(openvino_engine, "available", lambda: False)
+    encoder = Encoder(onnx_model)
+    assert (encoder.backend, encoder.precision) == ("onnxruntime", "fp32")
+    assert encoder.encode(synthetic_crops[:2]).shape == (2, 128)
+    with pytest.raises(ModelError, match="runs on openvino or onnxruntime"):
+        Encoder(onnx_model, backend="tensorflow")
+
+
 @pytest.fixture(scope="module")
 def onnx_encoder(onnx_model):
     return Encoder(onnx_model, batch_size=4, threads=1)
@@ -85,7 +97,8 @@ def onnx_encoder(onnx_model):
 
 def test_attributes(onnx_encoder, onnx_model):
     assert onnx_encoder.dim == 128 and onnx_encoder.image_shape == (128, 64, 3)
-    assert onnx_encoder.backend == "openvino" and onnx_encoder.path == onnx_model
+    assert onnx_encoder.backend == ("openvino" if available() else "onnxruntime")
+    assert onnx_encoder.path == onnx_model
     assert onnx_encoder.precision == "fp32"  # the card has no bf16 fidelity check
     assert onnx_encoder.model_card["sha256"] == onnx_encoder.sha256
     assert onnx_encoder.model_card["sha256_matches"] is True
