@@ -123,12 +123,11 @@ def fast_variants(model: str | Path) -> dict[str, dict]:
 def int8_variant(twin: str | Path) -> dict:
     """How `Encoder` runs an int8 twin: OpenVINO where installed (its float remainder in bf16 on
     CPUs that have it), else ONNX Runtime."""
-    from encoder.openvino_engine import available, cpu_capabilities
+    from encoder.openvino_engine import available, float_precision
 
     if not available():
         return {"path": twin, "backend": "onnxruntime", "precision": "fp32"}
-    float_part = "bf16" if "BF16" in cpu_capabilities() else "fp32"
-    return {"path": twin, "backend": "openvino", "precision": float_part}
+    return {"path": twin, "backend": "openvino", "precision": float_precision()}
 
 
 def check_int8(model: Path, crops: np.ndarray, output: Path) -> dict:

@@ -266,11 +266,9 @@ class Encoder:
         precision = self._precision(engine, precision)
         self.engine_file = self._int8_file(required=True) if precision == "int8" else self.path
         if engine == "openvino":
-            from encoder.openvino_engine import OpenVinoBackend, cpu_capabilities
+            from encoder.openvino_engine import OpenVinoBackend, float_precision
 
-            hint = precision
-            if precision == "int8":
-                hint = "bf16" if "BF16" in cpu_capabilities() else "fp32"
+            hint = float_precision() if precision == "int8" else precision
             self._run = OpenVinoBackend(self.engine_file, threads, hint)
         elif precision == "bf16":
             self._run = _FrozenGraphBfloat16Backend(self.path, threads)
