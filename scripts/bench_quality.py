@@ -117,6 +117,8 @@ ABLATIONS: dict[str, dict] = {
     "default-kappa10": {"initial_kappa": 10.0},
     # 16 people x 8 images per batch: each person seen twice as often, half as many per batch.
     "default-k8": {"images_per_identity": 8},
+    # Padding + random crop and random erasing together, at the full budget (the BoT pair).
+    "default-padcrop-erasing": {"augmentations": "flip,pad-crop,erasing"},
 }
 
 
@@ -329,6 +331,14 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     "held-out-validation": {"validation": "held-out"},  # the main job before this choice
     "400-people": {"people": 400},
     "detector-augment": {"augmentations": "flip,scale,pad-crop,blur"},
+    # Domain randomisation: synthetic colours are purer than a real camera's.
+    "color-jitter": {"augmentations": "flip,color-jitter"},
+    "padcrop-erasing": {"augmentations": "flip,pad-crop,erasing"},
+    "erasing": {"augmentations": "flip,erasing"},
+    # Milder camera differences (colour casts, tone, blur) than the generator's default.
+    "camera-strength-0.5": {"camera_strength": 0.5},
+    # People widened up to 1.35x, as dataset crops of boxes narrower than 1:2 show them.
+    "box-stretch-1.35": {"box_stretch": 1.35},
 }
 
 
@@ -342,8 +352,13 @@ def synthetic_only_config(args, name: str = "main-job") -> TrainConfig:
         raise SystemExit(f"error: unknown --synthetic-only ablation {name!r}; --list shows them")
     changes = dict(SYNTHETIC_ABLATIONS[name])
     people = changes.pop("people", main_job_datasets().train_identities)
-    data_dir = Path(args.runs) / f"market1501-synth-{people}"
-    write_synthetic_market1501(data_dir, main_job_datasets(people), progress=False)
+    dataset = main_job_datasets(people)
+    synth_fields = {f.name for f in dataclasses.fields(dataset)}
+    synth_changes = {k: changes.pop(k) for k in list(changes) if k in synth_fields}
+    dataset = dataclasses.replace(dataset, **synth_changes)
+    suffix = "".join(f"-{k}{v}" for k, v in sorted(synth_changes.items()))
+    data_dir = Path(args.runs) / f"market1501-synth-{people}{suffix}"
+    write_synthetic_market1501(data_dir, dataset, progress=False)
     run_dir = Path(args.runs) / f"synthetic-only-{name}"
     return dataclasses.replace(
         main_job_training(data_dir, run_dir, device="cpu"), log_every=50, **changes

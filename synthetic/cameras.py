@@ -28,7 +28,8 @@ class CameraLook:
     grey levels; `softness` the JPEG quality of an extra compression pass. `person_scale` and
     `person_dy` frame the person like this camera's detector does; `facing_weights` give how often
     people face front/back/sideways here; `background` names the scene style drawn in
-    `background_colours`.
+    `background_colours`. `box_stretch` > 1 widens people as a detector's boxes narrower than
+    the 1:2 crop do when they are resized to it.
     """
 
     gains: tuple[float, float, float]
@@ -45,6 +46,7 @@ class CameraLook:
     facing_weights: tuple[float, float, float]
     background: str
     background_colours: tuple[Colour, ...]
+    box_stretch: float = 1.0
 
 
 _BACKGROUND_BASE = {
@@ -79,12 +81,15 @@ _NOISE = 5.0
 _SOFTNESS = 65
 
 
-def random_camera_look(rng: np.random.Generator, strength: float = 1.0) -> CameraLook:
+def random_camera_look(
+    rng: np.random.Generator, strength: float = 1.0, max_box_stretch: float = 1.0
+) -> CameraLook:
     """Draw one camera's look; `strength` scales how far it departs from a neutral camera.
 
     At strength 1 the casts are strong enough that raw pixels and colour histograms often
     match the wrong person across cameras, yet hues keep their order so people stay
     recognisable. Strength 0 gives a neutral, sharp camera (the background style stays).
+    `max_box_stretch` > 1 draws the camera's box stretch in [1, max_box_stretch].
     """
     style = BACKGROUND_STYLES[int(rng.integers(len(BACKGROUND_STYLES)))]
     colours = _scene_colours(style, rng)
@@ -107,6 +112,7 @@ def random_camera_look(rng: np.random.Generator, strength: float = 1.0) -> Camer
         facing_weights=(float(front), float(back), float(1.0 - front - back)),
         background=style,
         background_colours=colours,
+        box_stretch=float(rng.uniform(1.0, max_box_stretch)) if max_box_stretch > 1 else 1.0,
     )
 
 

@@ -8,6 +8,7 @@ junk (identity -1).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from synthetic.appearance import Appearance, Pose, random_appearance, random_pose
@@ -30,7 +31,8 @@ def render_person(
     mid-grey background with no camera effects (the person as they really look).
     """
     pose = random_pose(rng, camera)
-    person = render_person_rgba(appearance, height, width, pose)
+    stretch = camera.box_stretch if camera is not None else 1.0
+    person = widened_person_rgba(appearance, height, width, pose, stretch)
     if camera is None:
         frame = np.full((height, width, 3), 128, np.uint8)
         return composite(frame, person)
@@ -38,6 +40,20 @@ def render_person(
     if rng.random() < 0.08:
         occlude(frame, rng)
     return apply_camera(frame, camera, rng)
+
+
+def widened_person_rgba(
+    appearance: Appearance, height: int, width: int, pose: Pose, stretch: float
+) -> np.ndarray:
+    """The person in a box `stretch` times narrower than `width`, resized to `width` (BGRA).
+
+    Detectors' boxes are often narrower than the 1:2 crop; resized to it, people look wider.
+    """
+    if stretch <= 1:
+        return render_person_rgba(appearance, height, width, pose)
+    narrow = max(2, int(round(width / stretch)))
+    person = render_person_rgba(appearance, height, narrow, pose)
+    return cv2.resize(person, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def render_distractor(

@@ -55,6 +55,8 @@ class SynthConfig:
     distractors: int = 100
     junk: int = 30
     seed: int = 0
+    camera_strength: float = 1.0  # how far cameras depart from a neutral one (0: all alike)
+    box_stretch: float = 1.0  # up to this much wider: boxes narrower than 1:2, resized to 64x128
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,16 @@ def validate_config(config: SynthConfig) -> None:
                 f"Synthetic dataset setting {name}={value} is too small{why}.",
                 f"Use {name} >= {low}.",
             )
+    if not 0 <= config.camera_strength <= 2:
+        raise DatasetError(
+            f"Synthetic dataset setting camera_strength={config.camera_strength} is out of range.",
+            "Use a value from 0 (identical cameras) to 2; 1 is the default.",
+        )
+    if not 1 <= config.box_stretch <= 2:
+        raise DatasetError(
+            f"Synthetic dataset setting box_stretch={config.box_stretch} is out of range.",
+            "Use a value from 1 (no widening) to 2.",
+        )
     if config.cameras > MAX_CAMERAS:
         raise DatasetError(
             f"Synthetic dataset setting cameras={config.cameras} is too large: Market-1501 file "
@@ -122,10 +134,14 @@ def appearance_of(identity: int, seed: int) -> Appearance:
     return random_appearance(np.random.default_rng([seed, _SEED_APPEARANCE, identity]))
 
 
-def camera_looks(config: SynthConfig, strength: float = 1.0) -> dict[int, CameraLook]:
+def camera_looks(config: SynthConfig) -> dict[int, CameraLook]:
     """The look of each camera, keyed by 1-based camera number."""
     return {
-        c: random_camera_look(np.random.default_rng([config.seed, _SEED_CAMERA_LOOK, c]), strength)
+        c: random_camera_look(
+            np.random.default_rng([config.seed, _SEED_CAMERA_LOOK, c]),
+            config.camera_strength,
+            config.box_stretch,
+        )
         for c in range(1, config.cameras + 1)
     }
 

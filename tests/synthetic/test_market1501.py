@@ -20,10 +20,10 @@ import pytest
 from core.errors import DatasetError
 from core.images import JPEG_QUALITY
 from synthetic import market1501
-from synthetic.appearance import random_appearance
+from synthetic.appearance import Pose, random_appearance
 from synthetic.canvas import composite
 from synthetic.cli import add_synth_market_arguments, run_synth_market
-from synthetic.crops import render_person
+from synthetic.crops import render_person, widened_person_rgba
 from synthetic.drawing import render_person_rgba
 from synthetic.market1501 import SynthConfig, write_synthetic_market1501
 
@@ -356,6 +356,8 @@ def test_unwritable_output_path_is_reported(tmp_path):
         ({"seed": -1}, "seed=-1"),
         ({"train_identities": 9000, "test_identities": 1000}, "four-digit identity"),
         ({"images_per_camera": 2.5}, "not a whole number"),
+        ({"box_stretch": 0.8}, "box_stretch=0.8 is out of range"),
+        ({"camera_strength": -1.0}, "camera_strength=-1.0 is out of range"),
     ],
 )
 def test_invalid_settings_are_refused(tmp_path, change, message):
@@ -399,6 +401,25 @@ def test_person_rendering_api():
     frame = np.zeros((300, 300, 3), np.uint8)
     composite(frame, rgba, 150, 150)  # partly outside the frame: clipped
     assert frame[:150].max() == 0 and frame[250, 200].any()
+
+
+def test_box_stretch_widens_people_and_is_off_by_default():
+    appearance = random_appearance(np.random.default_rng(5))
+    pose = Pose(facing="front")
+
+    def covered_columns(stretch):
+        alpha = widened_person_rgba(appearance, 128, 64, pose, stretch)[..., 3]
+        return int((alpha.max(axis=0) > 127).sum())
+
+    assert np.array_equal(
+        widened_person_rgba(appearance, 128, 64, pose, 1.0),
+        render_person_rgba(appearance, 128, 64, pose),
+    )
+    assert covered_columns(1.35) == pytest.approx(1.35 * covered_columns(1.0), rel=0.15)
+    looks = market1501.camera_looks(SynthConfig(box_stretch=1.35))
+    assert all(1.0 <= look.box_stretch <= 1.35 for look in looks.values())
+    assert len({look.box_stretch for look in looks.values()}) == len(looks)  # one per camera
+    assert all(look.box_stretch == 1.0 for look in market1501.camera_looks(SynthConfig()).values())
 
 
 def test_module_does_not_import_tensorflow():
