@@ -64,6 +64,42 @@ def groundtruth_features(sequence_dir: Path, encode_boxes, min_visibility: float
     return gt[index, 0].astype(np.int64), gt[index, 1].astype(np.int64), features
 
 
+def groundtruth_separation(
+    mot_dir: Path, encode_boxes, window: int = 30, min_visibility: float = 0.25
+) -> dict:
+    """Separation AUC (`ranking.separation`) of gt boxes up to `window` frames apart.
+
+    mot_dir: MOTChallenge folder with gt; encode_boxes(frame, boxes_tlwh) -> unit features;
+    window: frames apart a tracker must still match (deep_sort's max_age is 30);
+    min_visibility: gt boxes less visible than this are left out.
+    Returns the AUC and how many same- and different-identity pairs it was measured on.
+    """
+    from ranking import cosine_distance
+    from ranking.separation import separation_auc, window_pairs
+
+    same, different = [], []
+    for sequence in mot_io.list_sequences(mot_dir):
+        found = groundtruth_features(sequence, encode_boxes, min_visibility, progress=False)
+        if found is None:
+            continue
+        frames, identities, features = found
+        distance = cosine_distance(features, features)
+        s, d = window_pairs(frames, identities, window)
+        same.append(distance[s[:, 0], s[:, 1]])
+        different.append(distance[d[:, 0], d[:, 1]])
+    if not same:
+        raise DatasetError(
+            f"No sequence under {mot_dir} has ground truth with frames to score.",
+            "Pass a MOTChallenge folder whose sequences have gt/gt.txt and img1/ frames.",
+        )
+    same, different = np.concatenate(same), np.concatenate(different)
+    return {
+        "auc": round(separation_auc(same, different), 4),
+        "same_pairs": len(same),
+        "different_pairs": len(different),
+    }
+
+
 def histograms(same: np.ndarray, different: np.ndarray) -> dict:
     """Both distributions on shared bins, and the pass rates along the bin edges."""
     top = float(max(np.max(same), np.max(different)))

@@ -64,6 +64,10 @@ class FeatureModel:
     def _batches(self, paths: np.ndarray):
         raise NotImplementedError
 
+    def encode_crops(self, crops: np.ndarray) -> np.ndarray:
+        """(N, 128) features of (N, 128, 64, 3) uint8 BGR patches, as deep_sort passes them."""
+        raise NotImplementedError
+
 
 class CheckpointFeatureModel(FeatureModel):
     """A training checkpoint run with TensorFlow in inference mode."""
@@ -116,6 +120,10 @@ class CheckpointFeatureModel(FeatureModel):
             yield start, features
             start += len(features)
 
+    def encode_crops(self, crops):
+        rgb = np.ascontiguousarray(np.asarray(crops, np.uint8)[..., ::-1])
+        return self._forward(rgb.astype(np.float32) / 255.0).numpy()
+
 
 class ExportedFeatureModel(FeatureModel):
     """An exported model run by `encoder.Encoder` on OpenCV-read images."""
@@ -140,6 +148,9 @@ class ExportedFeatureModel(FeatureModel):
                 chunk = paths[start : start + self.batch_size]
                 crops = np.stack(list(pool.map(lambda p: read_crop(Path(p)), chunk)))
                 yield start, self.encoder.encode(crops)
+
+    def encode_crops(self, crops):
+        return self.encoder.encode(crops)
 
 
 def open_feature_model(path: str, batch_size: int = 128) -> FeatureModel:

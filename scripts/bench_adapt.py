@@ -24,8 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.atomic import write_json_atomic  # noqa: E402
@@ -34,28 +32,10 @@ WINDOW = 30  # frames: deep_sort's max_age
 
 
 def separation_on_gt(model: Path, mot_dir: Path) -> dict:
-    from deep_sort_bridge import mot_io
-    from deep_sort_bridge.calibrate import groundtruth_features
+    from deep_sort_bridge.calibrate import groundtruth_separation
     from encoder import Encoder
-    from ranking import cosine_distance
-    from ranking.separation import separation_auc, window_pairs
 
-    encoder = Encoder(model)
-    same, different = [], []
-    for sequence in mot_io.list_sequences(mot_dir):
-        frames, identities, features = groundtruth_features(
-            sequence, encoder.encode_boxes, 0.25, progress=False
-        )
-        distance = cosine_distance(features, features)
-        s, d = window_pairs(frames, identities, WINDOW)
-        same.append(distance[s[:, 0], s[:, 1]])
-        different.append(distance[d[:, 0], d[:, 1]])
-    same, different = np.concatenate(same), np.concatenate(different)
-    return {
-        "auc": round(separation_auc(same, different), 4),
-        "same_pairs": len(same),
-        "different_pairs": len(different),
-    }
+    return groundtruth_separation(mot_dir, Encoder(model).encode_boxes, WINDOW)
 
 
 def tracking_scores(model: Path, mot_dir: Path, workdir: Path, gate: float) -> dict:

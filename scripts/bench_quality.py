@@ -157,7 +157,11 @@ def _scores(result: dict) -> dict:
 
 
 def score_checkpoint(checkpoint: str, data_dir: Path, unseen_pairs: bool) -> dict:
-    """Scores on CUHK03's test people and, if asked, on CUHK03-extra's camera 3 -> camera 4."""
+    """Scores on CUHK03's test people, if asked on CUHK03-extra's camera 3 -> camera 4, and the
+    separation of MOT17-mini's tracked people (gt boxes cut from the frames as deep_sort cuts
+    them, pairs up to deep_sort's max_age apart)."""
+    from deep_sort_bridge.calibrate import groundtruth_separation
+    from encoder.crops import crop_boxes
     from evaluation.features import open_feature_model
     from ranking import cosine_distance, evaluate_ranking
     from training.datasets import read_dataset
@@ -182,6 +186,11 @@ def score_checkpoint(checkpoint: str, data_dir: Path, unseen_pairs: bool) -> dic
         query = subset(extra, extra.cameras == 3, keep_skipped=False)
         gallery = subset(extra, extra.cameras == 4, keep_skipped=False)
         scores["unseen_pairs"] = rank(query, gallery)
+    mot_dir = data_dir / "MOT17-mini" / "train"
+    if mot_dir.is_dir():
+        scores["mot17"] = groundtruth_separation(
+            mot_dir, lambda frame, boxes: model.encode_crops(crop_boxes(frame, boxes)[0])
+        )
     return scores
 
 
@@ -205,9 +214,12 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
     from training.train import train
 
     result_path = Path(args.results) / f"{row_id(name, args)}.json"
-    if result_path.exists() and not args.force:
-        print(f"{result_path} exists; skipping (--force reruns the scoring).")
-        return json.loads(result_path.read_text())
+    if result_path.exists():
+        row = json.loads(result_path.read_text())
+        if not args.force:
+            print(f"{result_path} exists; skipping (--force rescores it).")
+            return row
+        return rescore_row(row, result_path, Path(args.data_dir), unseen_pairs)
     print(f"== {name}: {config.steps} steps x {config.batch_size} in {config.output_dir}")
     started = time.perf_counter()
     summary = train(config)
@@ -217,7 +229,7 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
     row = {
         "name": name,
         "changes": row_changes(name),
-        **{f"{test}_{k}": v for test, values in scores.items() for k, v in values.items()},
+        **score_fields(scores),
         "train_seconds": summary["seconds"],
         "images_per_second": summary["images_per_second"],
         "wall_seconds_this_call": time.perf_counter() - started,
@@ -231,6 +243,22 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
     }
     write_json_atomic(result_path, row)
     print(json.dumps({k: v for k, v in row.items() if k not in ("config", "curve", "machine")}))
+    return row
+
+
+def score_fields(scores: dict) -> dict:
+    return {f"{test}_{k}": v for test, values in scores.items() for k, v in values.items()}
+
+
+def rescore_row(row: dict, result_path: Path, data_dir: Path, unseen_pairs: bool) -> dict:
+    """Score a finished row's last checkpoint again; its training figures are kept."""
+    run_dir = Path(row["config"]["output_dir"])
+    if not (run_dir / "checkpoints").is_dir():
+        raise SystemExit(f"error: cannot rescore {result_path}: its run {run_dir} is gone")
+    print(f"== rescoring {row['name']} from {run_dir}")
+    row = {**row, **score_fields(score_checkpoint(str(run_dir), data_dir, unseen_pairs))}
+    row["rescored"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    write_json_atomic(result_path, row)
     return row
 
 
@@ -273,7 +301,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", default="runs/quality", help="training runs go here")
     parser.add_argument("--results", default="docs/quality", help="JSON rows go here")
-    parser.add_argument("--force", action="store_true", help="rescore rows that have results")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="rescore rows that have results (from their runs' last checkpoints)",
+    )
     parser.add_argument("--extra", action="store_true", help="train on CUHK03-extra's people too")
     parser.add_argument(
         "--synthetic-only",

@@ -8,7 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
+from core.errors import DatasetError
 from deep_sort_bridge import metrics, mot_io, tracking
+from deep_sort_bridge.calibrate import groundtruth_separation
 from deep_sort_bridge.tracking import TrackerConfig
 from encoder.model_card import read_model_card
 from ranking.gates import nearest_track_distances, recommend_gate
@@ -131,3 +133,32 @@ def test_calibrate_on_the_real_mot17_frames(real_mot, onnx_model, tmp_path):
     assert (tmp_path / "out" / "calibration.png").stat().st_size > 1000
     gate = read_model_card(model)["calibration"]["max_cosine_distance"]
     assert gate == record["max_cosine_distance"]
+
+
+def test_groundtruth_separation_ranks_a_model_above_random_features(synthetic_mot, tmp_path):
+    rng = np.random.default_rng(0)
+
+    def random_features(frame, boxes):
+        features = rng.normal(size=(len(boxes), 128))
+        return (features / np.linalg.norm(features, axis=1, keepdims=True)).astype(np.float32)
+
+    def box_colour(frame, boxes):  # mean colour of each box: a crude but real appearance cue
+        patches = [frame[int(y) : int(y + h), int(x) : int(x + w)] for x, y, w, h in boxes]
+        features = np.array([[*p.reshape(-1, 3).mean(0), 1.0] for p in patches])
+        features = np.pad(features - [128, 128, 128, 0], ((0, 0), (0, 124)))
+        return features / np.linalg.norm(features, axis=1, keepdims=True)
+
+    chance = groundtruth_separation(synthetic_mot, random_features, window=30)
+    colour = groundtruth_separation(synthetic_mot, box_colour, window=30)
+    assert chance["same_pairs"] > 100 and chance["different_pairs"] > 100
+    assert (colour["same_pairs"], colour["different_pairs"]) == (
+        chance["same_pairs"], chance["different_pairs"],
+    )  # fmt: skip
+    assert abs(chance["auc"] - 0.5) < 0.05
+    assert colour["auc"] > 0.7
+    shorter = groundtruth_separation(synthetic_mot, random_features, window=5)
+    assert shorter["same_pairs"] < chance["same_pairs"]
+    empty = tmp_path / "empty"
+    (empty / "SEQ-01" / "img1").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="No sequence"):
+        groundtruth_separation(empty, random_features)
