@@ -99,6 +99,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     recipe.add_argument(
         "--weight-decay", type=float, default=defaults.weight_decay, help="L2 on kernels"
     )
+    recipe.add_argument(
+        "--dropout",
+        type=float,
+        default=defaults.dropout,
+        help="rate of the network's dropout layers in training (the frozen graph has none)",
+    )
     tuning = parser.add_argument_group("fine-tuning")
     tuning.add_argument(
         "--init-from",
@@ -167,6 +173,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lr_schedule=args.lr_schedule,
         warmup_fraction=args.warmup_fraction,
         weight_decay=args.weight_decay,
+        dropout=args.dropout,
         init_from=args.init_from,
         backbone_lr_scale=args.backbone_lr_scale,
     )

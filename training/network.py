@@ -19,7 +19,7 @@ REFERENCE_PARAMETER_COUNT = 2_800_864
 
 BN_EPSILON = 1e-3
 REFERENCE_BN_MOMENTUM = 0.999
-DROPOUT_RATE = 0.4  # the reference's keep_prob 0.6
+DROPOUT_RATE = 0.4  # the reference's keep_prob 0.6 (training only: no weights, not in the graph)
 WEIGHT_DECAY = 1e-8
 INIT_STDDEV = 1e-3
 
@@ -61,7 +61,7 @@ def _conv_bn_elu(x, filters, stride, name, batch_norm, weight_decay):
     return layers.Activation("elu", name=f"{name}_elu")(x)
 
 
-def _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay):
+def _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay, dropout):
     """Pre-activation residual block; a 1x1 stride-2 projection when channels double."""
     incoming_channels = x.shape[-1]
     channels = incoming_channels * 2 if increase_dim else incoming_channels
@@ -71,7 +71,7 @@ def _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay):
         x = batch_norm(f"{name}_bn")(x)
         x = layers.Activation("elu", name=f"{name}_elu")(x)
     x = _conv_bn_elu(x, channels, stride, f"{name}_1", batch_norm, weight_decay)
-    x = layers.Dropout(DROPOUT_RATE, name=f"{name}_dropout")(x)
+    x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
     x = layers.Conv2D(
         channels,
         3,
@@ -109,10 +109,12 @@ def create_feature_extractor(
     bn_momentum: float = REFERENCE_BN_MOMENTUM,
     weight_decay: float = WEIGHT_DECAY,
     synchronized_bn: bool = False,
+    dropout: float = DROPOUT_RATE,
 ) -> keras.Model:
     """Build the feature extractor: RGB [0, 1] images (N, 128, 64, 3) -> unit features (N, 128).
 
     `synchronized_bn` shares batch-norm statistics across the replicas of a distributed run.
+    `dropout` is the rate of every dropout layer during training (inference ignores it).
     """
     batch_norm = functools.partial(_batch_norm, momentum=bn_momentum, synchronized=synchronized_bn)
     images = keras.Input(shape=IMAGE_SHAPE, name=INPUT_NAME)
@@ -120,9 +122,9 @@ def create_feature_extractor(
     x = _conv_bn_elu(x, 32, 1, "conv1_2", batch_norm, weight_decay)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     for name, increase_dim, is_first in RESIDUAL_BLOCKS:
-        x = _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay)
+        x = _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay, dropout)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(DROPOUT_RATE, name="fc1_dropout")(x)
+    x = layers.Dropout(dropout, name="fc1_dropout")(x)
     x = layers.Dense(FEATURE_DIM, use_bias=False, name="fc1", **_kernel_options(weight_decay))(x)
     x = batch_norm("fc1_bn")(x)
     x = layers.Activation("elu", name="fc1_elu")(x)

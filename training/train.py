@@ -66,6 +66,7 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # linear warm-up then cosine decay to 0; or "constant"
     warmup_fraction: float = 0.1  # share of --steps spent warming up
     weight_decay: float = 1e-8
+    dropout: float = 0.4  # rate of the network's dropout layers in training (the reference's)
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
@@ -124,6 +125,10 @@ class TrainConfig:
             raise ReidError(
                 f"Unknown --lr-schedule '{self.lr_schedule}'.",
                 f"Use one of: {', '.join(LR_SCHEDULES)}.",
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ReidError(
+                f"--dropout must lie in [0, 1), got {self.dropout}.", "Use for example 0.4."
             )
         if not 0.0 <= self.warmup_fraction < 1.0 or not 0.0 <= self.label_smoothing < 1.0:
             raise ReidError(
@@ -381,6 +386,7 @@ def train(config: TrainConfig, log=print) -> dict:
             bn_momentum=config.resolved_bn_momentum(),
             weight_decay=config.weight_decay,
             synchronized_bn=topology.strategy.num_replicas_in_sync > 1,
+            dropout=config.dropout,
         )
         head = None
         if config.uses_head():

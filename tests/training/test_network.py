@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
+import keras  # noqa: E402
 
 from training.network import (  # noqa: E402
     FEATURE_DIM,
@@ -68,3 +69,15 @@ def test_reference_names_cover_every_variable_once(model):
     assert len(mapped) == len(mapping) == len(model.weights)
     trainable = sum(int(np.prod(v.shape)) for v in mapping.values() if v.trainable)
     assert trainable == REFERENCE_PARAMETER_COUNT
+
+
+def test_dropout_rate_is_a_training_setting_only():
+    lighter = create_feature_extractor(dropout=0.1)
+    rates = {layer.rate for layer in lighter.layers if isinstance(layer, keras.layers.Dropout)}
+    assert rates == {0.1}
+    reference = create_feature_extractor()
+    assert {w.shape for w in lighter.weights} == {w.shape for w in reference.weights}
+    for source, target in zip(reference.weights, lighter.weights, strict=True):
+        target.assign(source)
+    images = np.random.default_rng(0).uniform(0, 1, (4, 128, 64, 3)).astype("float32")
+    np.testing.assert_allclose(lighter(images, training=False), reference(images, training=False))

@@ -130,3 +130,10 @@ def test_batch_size_must_be_a_multiple_of_k(small_market, tmp_path, capsys):
         ]
     )
     assert code == 2 and "multiple of 4" in capsys.readouterr().err
+
+
+def test_dropout_outside_zero_to_one_is_refused(small_market, tmp_path, capsys):
+    argv = ["train", "--data-dir", str(small_market), "--output-dir", str(tmp_path)]
+    assert main([*argv, "--dropout", "1.0"]) == 2
+    err = capsys.readouterr().err
+    assert "--dropout must lie in [0, 1)" in err and "Traceback" not in err
