@@ -139,9 +139,19 @@ def _write_here(out: Path, config: SynthConfig, chunks: list[list[ImageSpec]], b
         bar.update(_write_chunk(str(out), config, chunk))
 
 
+# Settings added after datasets were first written, with the value those datasets used: left out
+# of the record at that value, so a dataset written before they existed still matches.
+_LATER_SETTINGS = {"camera_strength": 1.0, "box_stretch": 1.0}
+
+
 def _marker(config: SynthConfig) -> dict:
     """What identifies this dataset in its record and partial marker: generator and settings."""
-    return {"format": FORMAT_NAME, "version": GENERATOR_VERSION, "config": asdict(config)}
+    settings = {
+        name: value
+        for name, value in asdict(config).items()
+        if name not in _LATER_SETTINGS or value != _LATER_SETTINGS[name]
+    }
+    return {"format": FORMAT_NAME, "version": GENERATOR_VERSION, "config": settings}
 
 
 def _counts_match(out: Path, recorded: dict) -> bool:

@@ -313,6 +313,16 @@ def test_existing_dataset_with_other_settings_is_refused(tmp_path):
     assert read_bytes(out) == before
 
 
+def test_dataset_recorded_before_the_camera_settings_existed_still_matches(tmp_path):
+    out = tmp_path / "d"
+    write_synthetic_market1501(out, TINY, progress=False)
+    record = json.loads((out / "synth.json").read_text())
+    assert "box_stretch" not in record["config"] and "camera_strength" not in record["config"]
+    assert write_synthetic_market1501(out, TINY, progress=False)["skipped"]
+    with pytest.raises(DatasetError, match="box_stretch"):
+        write_synthetic_market1501(out, SynthConfig(**{**TINY.__dict__, "box_stretch": 1.2}))
+
+
 def test_output_path_that_is_a_file_is_refused(tmp_path):
     target = tmp_path / "file.jpg"
     target.write_bytes(b"x")
