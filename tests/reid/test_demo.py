@@ -21,6 +21,8 @@ def test_demo_trains_freezes_and_exports_then_reruns_without_work(tmp_path):
     for name in ("model.pb", "model.pb.json", "model.onnx", "model.onnx.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 2
+    recipe = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    assert (recipe["dropout"], recipe["validation"]) == (0.1, "test-split")  # the main job's own
 
     from encoder import Encoder
 
