@@ -121,8 +121,10 @@ class CheckpointFeatureModel(FeatureModel):
             start += len(features)
 
     def encode_crops(self, crops):
+        from training.pipeline import to_network_input
+
         rgb = np.ascontiguousarray(np.asarray(crops, np.uint8)[..., ::-1])
-        return self._forward(rgb.astype(np.float32) / 255.0).numpy()
+        return self._forward(to_network_input(rgb)).numpy()
 
 
 class ExportedFeatureModel(FeatureModel):

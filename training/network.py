@@ -13,13 +13,13 @@ import keras
 from keras import layers
 
 from core.contract import FEATURE_DIM, IMAGE_SHAPE, INPUT_NAME, OUTPUT_NAME
+from training.options import REFERENCE_DROPOUT
 
 # Trainable parameters of the feature extractor in the reference implementation.
 REFERENCE_PARAMETER_COUNT = 2_800_864
 
 BN_EPSILON = 1e-3
 REFERENCE_BN_MOMENTUM = 0.999
-DROPOUT_RATE = 0.4  # the reference's keep_prob 0.6 (training only: no weights, not in the graph)
 WEIGHT_DECAY = 1e-8
 INIT_STDDEV = 1e-3
 
@@ -109,7 +109,7 @@ def create_feature_extractor(
     bn_momentum: float = REFERENCE_BN_MOMENTUM,
     weight_decay: float = WEIGHT_DECAY,
     synchronized_bn: bool = False,
-    dropout: float = DROPOUT_RATE,
+    dropout: float = REFERENCE_DROPOUT,
 ) -> keras.Model:
     """Build the feature extractor: RGB [0, 1] images (N, 128, 64, 3) -> unit features (N, 128).
 

@@ -8,6 +8,8 @@ PRECISIONS = ("auto", "fp32", "mixed")
 STRATEGIES = ("auto", "none", "mirrored", "multiworker")
 LR_SCHEDULES = ("constant", "cosine")
 AUGMENTATIONS = ("flip", "scale", "pad-crop", "color-jitter", "blur", "erasing")
+# The reference's keep_prob 0.6; training only: dropout has no weights and is not in the graph.
+REFERENCE_DROPOUT = 0.4
 
 
 def parse_augmentations(text: str) -> tuple[str, ...]:

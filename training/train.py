@@ -24,7 +24,7 @@ import numpy as np
 from core.atomic import write_json_atomic
 from core.errors import ReidError
 from core.io import timestamp
-from training.options import LOSSES, LR_SCHEDULES, parse_augmentations
+from training.options import LOSSES, LR_SCHEDULES, REFERENCE_DROPOUT, parse_augmentations
 from training.validation import VALIDATIONS
 
 STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -66,7 +66,7 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # linear warm-up then cosine decay to 0; or "constant"
     warmup_fraction: float = 0.1  # share of --steps spent warming up
     weight_decay: float = 1e-8
-    dropout: float = 0.4  # rate of the network's dropout layers in training (the reference's)
+    dropout: float = REFERENCE_DROPOUT  # rate of the network's dropout layers in training
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
