@@ -87,7 +87,10 @@ class CheckpointFeatureModel(FeatureModel):
         source = resolve_checkpoint(path)
         self.model = load_network(source)
         self.batch_size = batch_size
-        self._forward = tf.function(lambda images: self.model(images, training=False))
+        # Batches of any size (the last of a list, a frame's detections) share one trace.
+        self._forward = tf.function(
+            lambda images: self.model(images, training=False), reduce_retracing=True
+        )
         self.description = {
             "path": os.path.abspath(path),
             "kind": "checkpoint",

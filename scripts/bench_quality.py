@@ -237,6 +237,7 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
         "changes": row_changes(name),
         **score_fields(scores),
         "train_seconds": summary["seconds"],
+        "train_start_step": summary["start_step"],  # > 0: train_seconds cover a resumed part
         "images_per_second": summary["images_per_second"],
         "wall_seconds_this_call": time.perf_counter() - started,
         "final_loss": summary["loss"],
@@ -289,6 +290,11 @@ def ablation_table(results: Path) -> str:
         value = row.get("mot17_auc")
         return "" if value is None else f"{value:.4f}"
 
+    def minutes(row):
+        resumed = row.get("train_start_step")
+        since = f" (from step {resumed})" if resumed else ""
+        return f"{row['train_seconds'] / 60:.1f}{since}"
+
     def budget(row):
         return (row["config"]["steps"], row["config"]["batch_size"])
 
@@ -301,7 +307,7 @@ def ablation_table(results: Path) -> str:
             f"| {row['name']}{extra} | {steps} x {batch} | {pct(row, 'cuhk03_rank1')} | "
             f"{pct(row, 'cuhk03_rank5')} | {pct(row, 'cuhk03_mAP')} | "
             f"{pct(row, 'unseen_pairs_rank1')} | {pct(row, 'unseen_pairs_mAP')} | "
-            f"{auc(row)} | {row['train_seconds'] / 60:.1f} | "
+            f"{auc(row)} | {minutes(row)} | "
             f"{row['images_per_second']:.0f} | {changes} |"
         )
     return "\n".join(lines) + "\n"

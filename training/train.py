@@ -500,7 +500,8 @@ def train(config: TrainConfig, log=print) -> dict:
         "initial_validation_rank1": initial_rank1,
         "images_per_second": trained_images / seconds if seconds > 0 else 0.0,
         "last_images_per_second": images_per_second,
-        "seconds": seconds,
+        "seconds": seconds,  # of this call: a resumed run counts from start_step
+        "start_step": start_step,
         "device": plan.describe(),
         "strategy": topology.name,
         "replicas": topology.replicas,

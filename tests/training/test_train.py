@@ -55,7 +55,7 @@ def test_rerun_resumes_from_the_last_checkpoint(small_market, tmp_path):
     messages = []
     second = train(_config(small_market, run, steps=5), log=messages.append)
     assert any("Resuming" in m and "step 3" in m for m in messages), messages
-    assert second["steps"] == 5
+    assert (second["steps"], second["start_step"]) == (5, 3)
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5]
     assert (run / "checkpoints" / "ckpt-5.index").exists()
