@@ -1,9 +1,9 @@
 """Fine-tuning on a small real set beats training on it from scratch in the same steps.
 
 Real CUHK03 people (REID_REALDATA_DIR): a base run trains briefly on CUHK03-detected; then 60
-people of CUHK03-extra are learnt for the same few steps twice, from the base's weights and
-from scratch, and both are scored on 100 other CUHK03-extra people (camera 3 queries against
-the camera 4 gallery, Market-1501 rules).
+people of CUHK03-extra are learnt for the same few steps twice, from the base's weights (the
+backbone at a tenth of the rate) and from scratch, and both are scored on 100 other CUHK03-extra
+people (camera 3 queries against the camera 4 gallery, Market-1501 rules).
 """
 
 from __future__ import annotations
@@ -65,7 +65,10 @@ def test_fine_tuning_beats_training_from_scratch(tmp_path):
     small = _slice(data / "CUHK03-extra" / "bounding_box_train", set(people[:60]), tmp_path / "s")
     test = subset(extra, np.isin(extra.identities, people[-100:]), keep_skipped=False)
     runs = {}
-    for name, init in (("scratch", None), ("tuned", str(base))):
+    # The README's fine-tuning keeps the backbone's rate low. Training is not bit-reproducible
+    # under CPU load; measured quietly and loaded (seed 0): tuned 11.6% and 13.3% (8.9% and 9.4%
+    # at the full rate, 2.65% once), scratch 1.4%.
+    for name, init, backbone in (("scratch", None, 1.0), ("tuned", str(base), 0.1)):
         runs[name] = tmp_path / name
         train(
             TrainConfig(
@@ -74,6 +77,7 @@ def test_fine_tuning_beats_training_from_scratch(tmp_path):
                 steps=40,
                 batch_size=32,
                 init_from=init,
+                backbone_lr_scale=backbone,
                 validation_fraction=0.0,
                 **common,
             )
