@@ -241,7 +241,8 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
         "changes": row_changes(name),
         **score_fields(scores),
         "train_seconds": summary["seconds"],
-        "train_start_step": summary["start_step"],  # > 0: train_seconds cover a resumed part
+        # > 0: train_seconds cover a resumed part (None: a summary written before it was kept)
+        "train_start_step": summary.get("start_step"),
         "images_per_second": summary["images_per_second"],
         "wall_seconds_this_call": time.perf_counter() - started,
         "final_loss": summary["loss"],
