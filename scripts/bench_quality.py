@@ -127,6 +127,13 @@ ABLATIONS: dict[str, dict] = {
     "default-lr5e-4": {"lr": 5e-4},
     # The softmax term stays gentle (scale near 1); the triplet term does the separating.
     "default-triplet2": {"triplet_weight": 2.0},
+    # ... and no softmax term at all: batch-hard triplet alone (Hermans et al. train from scratch).
+    "default-triplet-only": {"loss": "triplet"},
+    # Adam moves each weight by about the rate per step: at the reference's 1e-3 starting scale
+    # the first hundred steps turn every kernel right round. He's fan-in scale instead.
+    "default-he-init": {"weight_init": "he"},
+    # At He's scale the same rate turns the kernels ~7x more slowly late in the run: a higher one.
+    "default-he-init-lr3e-3": {"weight_init": "he", "lr": 3e-3},
 }
 
 

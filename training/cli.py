@@ -11,6 +11,7 @@ from training.options import (
     LR_SCHEDULES,
     PRECISIONS,
     STRATEGIES,
+    WEIGHT_INITS,
 )
 from training.train import TrainConfig
 from training.validation import VALIDATIONS
@@ -105,6 +106,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.dropout,
         help="rate of the network's dropout layers in training (the frozen graph has none)",
     )
+    recipe.add_argument(
+        "--weight-init",
+        choices=WEIGHT_INITS,
+        default=defaults.weight_init,
+        help="starting weights: the reference's stddev 1e-3, or He's fan-in scale",
+    )
     tuning = parser.add_argument_group("fine-tuning")
     tuning.add_argument(
         "--init-from",
@@ -174,6 +181,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         warmup_fraction=args.warmup_fraction,
         weight_decay=args.weight_decay,
         dropout=args.dropout,
+        weight_init=args.weight_init,
         init_from=args.init_from,
         backbone_lr_scale=args.backbone_lr_scale,
     )

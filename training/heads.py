@@ -7,6 +7,7 @@ import math
 import keras
 from keras import ops
 
+INIT_STDDEV = 1e-3  # the reference's truncated-normal start of the class vectors
 SCALE_PENALTY = 0.1  # the reference's l2_regularizer(1e-1) on the free scale parameter
 
 
@@ -25,6 +26,8 @@ class CosineSoftmaxHead(keras.layers.Layer):
         the penalty 0.1 * s^2 / 2; a value starts the learned s at inverse_softplus(value).
     fixed_kappa: a constant scale instead (NormFace / CosFace); no learned scale then.
     margin: additive cosine margin subtracted from the true class's cosine (CosFace); 0 = none.
+    weight_init: "reference" starts the class vectors at the reference's stddev 1e-3; "he" at
+        unit expected length, so Adam's first steps turn them by degrees, not right round.
 
     Weight and scale names match the reference's "ball" scope.
     """
@@ -35,6 +38,7 @@ class CosineSoftmaxHead(keras.layers.Layer):
         initial_kappa: float | None = None,
         fixed_kappa: float | None = None,
         margin: float = 0.0,
+        weight_init: str = "reference",
         **kwargs,
     ):
         kwargs.setdefault("name", "ball")
@@ -44,12 +48,13 @@ class CosineSoftmaxHead(keras.layers.Layer):
         self.initial_kappa = initial_kappa
         self.fixed_kappa = fixed_kappa
         self.margin = float(margin)
+        self.weight_init = weight_init
 
     def build(self, input_shape):
         self.mean_vectors = self.add_weight(
             name="mean_vectors",
             shape=(input_shape[-1], self.num_classes),
-            initializer=keras.initializers.TruncatedNormal(stddev=1e-3),
+            initializer=keras.initializers.TruncatedNormal(stddev=self._vector_stddev(input_shape)),
         )
         start = 0.0 if self.initial_kappa is None else inverse_softplus(self.initial_kappa)
         self.scale = self.add_weight(
@@ -59,6 +64,11 @@ class CosineSoftmaxHead(keras.layers.Layer):
             regularizer=None if self.fixed_kappa else lambda s: SCALE_PENALTY * ops.square(s) / 2,
             trainable=not self.fixed_kappa,
         )
+
+    def _vector_stddev(self, input_shape) -> float:
+        if self.weight_init == "he":
+            return 1.0 / math.sqrt(input_shape[-1])
+        return INIT_STDDEV
 
     def kappa(self):
         if self.fixed_kappa:
@@ -88,4 +98,5 @@ class CosineSoftmaxHead(keras.layers.Layer):
             "initial_kappa": self.initial_kappa,
             "fixed_kappa": self.fixed_kappa,
             "margin": self.margin,
+            "weight_init": self.weight_init,
         }

@@ -13,7 +13,7 @@ import keras
 from keras import layers
 
 from core.contract import FEATURE_DIM, IMAGE_SHAPE, INPUT_NAME, OUTPUT_NAME
-from training.options import REFERENCE_DROPOUT
+from training.options import REFERENCE_DROPOUT, WEIGHT_INITS
 
 # Trainable parameters of the feature extractor in the reference implementation.
 REFERENCE_PARAMETER_COUNT = 2_800_864
@@ -24,10 +24,23 @@ WEIGHT_DECAY = 1e-8
 INIT_STDDEV = 1e-3
 
 
-def _kernel_options(weight_decay: float) -> dict:
+def kernel_initializer(weight_init: str) -> keras.initializers.Initializer:
+    """The starting weights of every kernel: "reference" or "he" (training.options.WEIGHT_INITS).
+
+    Under Adam a step moves each weight by about the learning rate, so weights of the
+    reference's 1e-3 scale turn around completely in the first steps; He's scale does not.
+    """
+    if weight_init not in WEIGHT_INITS:
+        raise ValueError(f"unknown weight init {weight_init!r}; choose from {WEIGHT_INITS}")
+    if weight_init == "he":
+        return keras.initializers.HeNormal()
+    return keras.initializers.TruncatedNormal(stddev=INIT_STDDEV)
+
+
+def _kernel_options(weight_decay: float, weight_init: str) -> dict:
     # slim's l2_regularizer(s) adds s * sum(w^2) / 2; Keras' L2(l) adds l * sum(w^2).
     return {
-        "kernel_initializer": keras.initializers.TruncatedNormal(stddev=INIT_STDDEV),
+        "kernel_initializer": kernel_initializer(weight_init),
         "kernel_regularizer": keras.regularizers.L2(weight_decay / 2),
     }
 
@@ -47,7 +60,8 @@ def _batch_norm(name: str, momentum: float, synchronized: bool) -> layers.BatchN
     )
 
 
-def _conv_bn_elu(x, filters, stride, name, batch_norm, weight_decay):
+def _conv_bn_elu(x, filters, stride, name, batch_norm, kernel_options):
+    """Conv, batch norm, ELU; `kernel_options()` gives each kernel its own initializer."""
     x = layers.Conv2D(
         filters,
         3,
@@ -55,13 +69,13 @@ def _conv_bn_elu(x, filters, stride, name, batch_norm, weight_decay):
         padding="same",
         use_bias=False,
         name=name,
-        **_kernel_options(weight_decay),
+        **kernel_options(),
     )(x)
     x = batch_norm(f"{name}_bn")(x)
     return layers.Activation("elu", name=f"{name}_elu")(x)
 
 
-def _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay, dropout):
+def _residual_block(x, name, increase_dim, is_first, batch_norm, kernel_options, dropout):
     """Pre-activation residual block; a 1x1 stride-2 projection when channels double."""
     incoming_channels = x.shape[-1]
     channels = incoming_channels * 2 if increase_dim else incoming_channels
@@ -70,7 +84,7 @@ def _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay, d
     if not is_first:
         x = batch_norm(f"{name}_bn")(x)
         x = layers.Activation("elu", name=f"{name}_elu")(x)
-    x = _conv_bn_elu(x, channels, stride, f"{name}_1", batch_norm, weight_decay)
+    x = _conv_bn_elu(x, channels, stride, f"{name}_1", batch_norm, kernel_options)
     x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
     x = layers.Conv2D(
         channels,
@@ -79,7 +93,7 @@ def _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay, d
         use_bias=True,
         name=f"{name}_2",
         bias_initializer="zeros",
-        **_kernel_options(weight_decay),
+        **kernel_options(),
     )(x)
     if increase_dim:
         shortcut = layers.Conv2D(
@@ -89,7 +103,7 @@ def _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay, d
             padding="same",
             use_bias=False,
             name=f"{name}_projection",
-            **_kernel_options(weight_decay),
+            **kernel_options(),
         )(shortcut)
     return layers.Add(name=f"{name}_add")([shortcut, x])
 
@@ -110,22 +124,26 @@ def create_feature_extractor(
     weight_decay: float = WEIGHT_DECAY,
     synchronized_bn: bool = False,
     dropout: float = REFERENCE_DROPOUT,
+    weight_init: str = "reference",
 ) -> keras.Model:
     """Build the feature extractor: RGB [0, 1] images (N, 128, 64, 3) -> unit features (N, 128).
 
     `synchronized_bn` shares batch-norm statistics across the replicas of a distributed run.
     `dropout` is the rate of every dropout layer during training (inference ignores it).
+    `weight_init` names the kernels' starting weights (`kernel_initializer`).
     """
     batch_norm = functools.partial(_batch_norm, momentum=bn_momentum, synchronized=synchronized_bn)
+    # One initializer per kernel: an unseeded Keras initializer repeats its values when reused.
+    kernel_options = functools.partial(_kernel_options, weight_decay, weight_init)
     images = keras.Input(shape=IMAGE_SHAPE, name=INPUT_NAME)
-    x = _conv_bn_elu(images, 32, 1, "conv1_1", batch_norm, weight_decay)
-    x = _conv_bn_elu(x, 32, 1, "conv1_2", batch_norm, weight_decay)
+    x = _conv_bn_elu(images, 32, 1, "conv1_1", batch_norm, kernel_options)
+    x = _conv_bn_elu(x, 32, 1, "conv1_2", batch_norm, kernel_options)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     for name, increase_dim, is_first in RESIDUAL_BLOCKS:
-        x = _residual_block(x, name, increase_dim, is_first, batch_norm, weight_decay, dropout)
+        x = _residual_block(x, name, increase_dim, is_first, batch_norm, kernel_options, dropout)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(dropout, name="fc1_dropout")(x)
-    x = layers.Dense(FEATURE_DIM, use_bias=False, name="fc1", **_kernel_options(weight_decay))(x)
+    x = layers.Dense(FEATURE_DIM, use_bias=False, name="fc1", **kernel_options())(x)
     x = batch_norm("fc1_bn")(x)
     x = layers.Activation("elu", name="fc1_elu")(x)
     # The normalised feature is kept in float32 even under mixed precision.

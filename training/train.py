@@ -24,7 +24,13 @@ import numpy as np
 from core.atomic import write_json_atomic
 from core.errors import ReidError
 from core.io import timestamp
-from training.options import LOSSES, LR_SCHEDULES, REFERENCE_DROPOUT, parse_augmentations
+from training.options import (
+    LOSSES,
+    LR_SCHEDULES,
+    REFERENCE_DROPOUT,
+    WEIGHT_INITS,
+    parse_augmentations,
+)
 from training.validation import VALIDATIONS
 
 STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -67,6 +73,7 @@ class TrainConfig:
     warmup_fraction: float = 0.1  # share of --steps spent warming up
     weight_decay: float = 1e-8
     dropout: float = REFERENCE_DROPOUT  # rate of the network's dropout layers in training
+    weight_init: str = "reference"  # starting weights, training.options.WEIGHT_INITS
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
@@ -125,6 +132,11 @@ class TrainConfig:
             raise ReidError(
                 f"Unknown --lr-schedule '{self.lr_schedule}'.",
                 f"Use one of: {', '.join(LR_SCHEDULES)}.",
+            )
+        if self.weight_init not in WEIGHT_INITS:
+            raise ReidError(
+                f"Unknown --weight-init '{self.weight_init}'.",
+                f"Use one of: {', '.join(WEIGHT_INITS)}.",
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ReidError(
@@ -387,6 +399,7 @@ def train(config: TrainConfig, log=print) -> dict:
             weight_decay=config.weight_decay,
             synchronized_bn=topology.strategy.num_replicas_in_sync > 1,
             dropout=config.dropout,
+            weight_init=config.weight_init,
         )
         head = None
         if config.uses_head():
@@ -395,6 +408,7 @@ def train(config: TrainConfig, log=print) -> dict:
                 initial_kappa=config.initial_kappa,
                 fixed_kappa=config.fixed_kappa,
                 margin=config.margin,
+                weight_init=config.weight_init,
             )
         if head is not None:
             head.build((None, model.output.shape[-1]))

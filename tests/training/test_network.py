@@ -81,3 +81,19 @@ def test_dropout_rate_is_a_training_setting_only():
         target.assign(source)
     images = np.random.default_rng(0).uniform(0, 1, (4, 128, 64, 3)).astype("float32")
     np.testing.assert_allclose(lighter(images, training=False), reference(images, training=False))
+
+
+def test_he_init_starts_every_kernel_at_its_fan_in_scale_and_no_two_alike():
+    he = create_feature_extractor(weight_init="he")
+    kernels = [layer.kernel.numpy() for layer in he.layers if hasattr(layer, "kernel")]
+    for kernel in kernels:
+        fan_in = int(np.prod(kernel.shape[:-1]))
+        # HeNormal draws from a normal truncated at 2 stddevs, rescaled to keep sqrt(2 / fan_in).
+        assert kernel.std() == pytest.approx(np.sqrt(2.0 / fan_in), rel=0.1)
+    same_shape = [k for k in kernels if k.shape == (3, 3, 32, 32)]
+    assert len(same_shape) >= 2 and not np.allclose(same_shape[0], same_shape[1])
+    reference = [layer.kernel.numpy() for layer in create_feature_extractor().layers
+                 if hasattr(layer, "kernel")]  # fmt: skip
+    assert all(k.std() == pytest.approx(8.8e-4, rel=0.1) for k in reference)
+    with pytest.raises(ValueError, match="unknown weight init"):
+        create_feature_extractor(weight_init="xavier")

@@ -83,6 +83,16 @@ def test_head_scale_fixed_learned_and_margin():
     assert float(reference.kappa()) == pytest.approx(math.log(2.0))
 
 
+def test_he_init_starts_the_class_vectors_near_unit_length():
+    he = CosineSoftmaxHead(500, weight_init="he")
+    he.build((None, 128))
+    lengths = np.linalg.norm(he.mean_vectors.numpy(), axis=0)
+    assert lengths.mean() == pytest.approx(0.88, rel=0.1)  # truncated at 2 stddevs: 0.88 of 1
+    reference = CosineSoftmaxHead(500)
+    reference.build((None, 128))
+    assert np.linalg.norm(reference.mean_vectors.numpy(), axis=0).mean() < 0.02
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_erasing_box_lies_inside_with_the_drawn_area(seed):
     u = np.random.default_rng(seed).random(4)

@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+from core.errors import ReidError  # noqa: E402
 from reid.cli import main  # noqa: E402
 from training.train import TrainConfig, train  # noqa: E402
 
@@ -137,3 +138,9 @@ def test_dropout_outside_zero_to_one_is_refused(small_market, tmp_path, capsys):
     assert main([*argv, "--dropout", "1.0"]) == 2
     err = capsys.readouterr().err
     assert "--dropout must lie in [0, 1)" in err and "Traceback" not in err
+
+
+def test_unknown_weight_init_is_refused(small_market, tmp_path):
+    config = TrainConfig(data_dir=str(small_market), output_dir=str(tmp_path), weight_init="x")
+    with pytest.raises(ReidError, match="Unknown --weight-init 'x'"):
+        config.check()
