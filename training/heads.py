@@ -7,7 +7,8 @@ import math
 import keras
 from keras import ops
 
-INIT_STDDEV = 1e-3  # the reference's truncated-normal start of the class vectors
+from training.network import INIT_STDDEV
+
 SCALE_PENALTY = 0.1  # the reference's l2_regularizer(1e-1) on the free scale parameter
 
 
