@@ -130,7 +130,7 @@ ABLATIONS: dict[str, dict] = {
     # ... and no softmax term at all: batch-hard triplet alone (Hermans et al. train from scratch).
     "default-triplet-only": {"loss": "triplet"},
     # Adam moves each weight by about the rate per step: at the reference's 1e-3 starting scale
-    # the first hundred steps turn every kernel right round. He's fan-in scale instead.
+    # that is a large share of every kernel, every step. He's fan-in scale instead.
     "default-he-init": {"weight_init": "he"},
     # At He's scale the same rate turns the kernels ~7x more slowly late in the run: a higher one.
     "default-he-init-lr3e-3": {"weight_init": "he", "lr": 3e-3},

@@ -28,7 +28,7 @@ class CosineSoftmaxHead(keras.layers.Layer):
     fixed_kappa: a constant scale instead (NormFace / CosFace); no learned scale then.
     margin: additive cosine margin subtracted from the true class's cosine (CosFace); 0 = none.
     weight_init: "reference" starts the class vectors at the reference's stddev 1e-3; "he" at
-        unit expected length, so Adam's first steps turn them by degrees, not right round.
+        about unit length, so each Adam step changes them by a small share of themselves.
 
     Weight and scale names match the reference's "ball" scope.
     """

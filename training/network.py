@@ -27,8 +27,8 @@ INIT_STDDEV = 1e-3
 def kernel_initializer(weight_init: str) -> keras.initializers.Initializer:
     """The starting weights of every kernel: "reference" or "he" (training.options.WEIGHT_INITS).
 
-    Under Adam a step moves each weight by about the learning rate, so weights of the
-    reference's 1e-3 scale turn around completely in the first steps; He's scale does not.
+    Under Adam a step moves each weight by about the learning rate: at the reference's 1e-3
+    scale that is a large share of the weight every step, at He's scale about a percent.
     """
     if weight_init not in WEIGHT_INITS:
         raise ValueError(f"unknown weight init {weight_init!r}; choose from {WEIGHT_INITS}")
