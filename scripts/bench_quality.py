@@ -140,6 +140,7 @@ ABLATIONS: dict[str, dict] = {
         "lr": 3e-3,
         "augmentations": "flip,pad-crop,erasing",
     },
+    "default-he-init-lr3e-3-ls0.1": {"weight_init": "he", "lr": 3e-3, "label_smoothing": 0.1},
 }
 
 
