@@ -12,6 +12,7 @@ the training curve to RESULTS/<row>.json. Training resumes, and a finished row i
     python scripts/bench_quality.py --ablation reference --ablation default-flip-only
     python scripts/bench_quality.py --extra              # + CUHK03-extra's 624 people
     python scripts/bench_quality.py --synthetic-only     # the main job's training
+    python scripts/bench_quality.py --baseline           # colour histograms, nothing learned
     python scripts/bench_quality.py --steps 300 --list   # what the ablations change
 
 Reads the data from REID_REALDATA_DIR (or --data-dir).
@@ -179,17 +180,22 @@ def _scores(result: dict) -> dict:
 
 
 def score_checkpoint(checkpoint: str, data_dir: Path, unseen_pairs: bool) -> dict:
+    """`score_model` of a training checkpoint or run."""
+    from evaluation.features import open_feature_model
+
+    return score_model(open_feature_model(checkpoint, batch_size=256), data_dir, unseen_pairs)
+
+
+def score_model(model, data_dir: Path, unseen_pairs: bool) -> dict:
     """Scores on CUHK03's test people, if asked on CUHK03-extra's camera 3 -> camera 4, and the
     separation of MOT17-mini's tracked people (gt boxes cut from the frames as deep_sort cuts
-    them, pairs up to deep_sort's max_age apart)."""
+    them, pairs up to deep_sort's max_age apart). `model` has `extract(paths)` and
+    `encode_crops(crops)`, as `evaluation.features.FeatureModel`."""
     from deep_sort_bridge.calibrate import groundtruth_separation
     from encoder.crops import crop_boxes
-    from evaluation.features import open_feature_model
     from ranking import cosine_distance, evaluate_ranking
     from training.datasets import read_dataset
     from training.datasets.split import subset
-
-    model = open_feature_model(checkpoint, batch_size=256)
 
     def rank(query, gallery) -> dict:
         q = model.extract(query.paths, progress=False)
@@ -272,6 +278,28 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
     return row
 
 
+def run_baseline(args) -> dict:
+    """The colour-histogram row: nothing trained, the same tests (RESULTS/colour-histogram.json)."""
+    from evaluation.colour_histogram import ColourHistogramModel
+
+    result_path = Path(args.results) / "colour-histogram.json"
+    model = ColourHistogramModel()
+    started = time.perf_counter()
+    scores = score_model(model, Path(args.data_dir), unseen_pairs=True)
+    row = {
+        "name": "colour-histogram",
+        "changes": {"features": "HSV histograms of horizontal stripes, nothing learned"},
+        "model": model.description,
+        **score_fields(scores),
+        "wall_seconds_this_call": time.perf_counter() - started,
+        "machine": describe_machine(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    write_json_atomic(result_path, row)
+    print(json.dumps({k: v for k, v in row.items() if k != "machine"}))
+    return row
+
+
 def score_fields(scores: dict) -> dict:
     return {f"{test}_{k}": v for test, values in scores.items() for k, v in values.items()}
 
@@ -310,24 +338,32 @@ def ablation_table(results: Path) -> str:
         return "" if value is None else f"{value:.4f}"
 
     def minutes(row):
+        if "train_seconds" not in row:
+            return ""
         resumed = row.get("train_start_step")
         since = f" (from step {resumed})" if resumed else ""
         return f"{row['train_seconds'] / 60:.1f}{since}"
 
     def budget(row):
-        return (row["config"]["steps"], row["config"]["batch_size"])
+        config = row.get("config") or {"steps": 0, "batch_size": 0}  # a baseline: no training
+        return (config["steps"], config["batch_size"])
+
+    def images_per_second(row):
+        value = row.get("images_per_second")
+        return "" if value is None else f"{value:.0f}"
 
     for row in sorted(rows, key=lambda r: (budget(r), -(r.get("cuhk03_rank1") or 0))):
         steps, batch = budget(row)
-        data = row["config"]["data_dir"]
+        data = (row.get("config") or {}).get("data_dir")
         extra = " +extra" if isinstance(data, list) and len(data) > 1 else ""
         changes = ", ".join(f"{k}={v}" for k, v in row["changes"].items()) or "(defaults)"
         lines.append(
-            f"| {row['name']}{extra} | {steps} x {batch} | {pct(row, 'cuhk03_rank1')} | "
+            f"| {row['name']}{extra} | {f'{steps} x {batch}' if steps else 'none'} | "
+            f"{pct(row, 'cuhk03_rank1')} | "
             f"{pct(row, 'cuhk03_rank5')} | {pct(row, 'cuhk03_mAP')} | "
             f"{pct(row, 'unseen_pairs_rank1')} | {pct(row, 'unseen_pairs_mAP')} | "
             f"{auc(row)} | {minutes(row)} | "
-            f"{row['images_per_second']:.0f} | {changes} |"
+            f"{images_per_second(row)} | {changes} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -351,6 +387,11 @@ def main(argv=None) -> int:
         "--synthetic-only",
         action="store_true",
         help="score the main job's training (synthetic people, its own length) instead",
+    )
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="score the colour-histogram baseline (nothing trained) instead",
     )
     parser.add_argument("--list", action="store_true", help="print the ablations and exit")
     parser.add_argument(
@@ -376,6 +417,9 @@ def main(argv=None) -> int:
         )
         return 2
     Path(args.results).mkdir(parents=True, exist_ok=True)
+    if args.baseline:
+        run_baseline(args)
+        return 0
     if args.synthetic_only:
         for name in args.ablation or ["main-job"]:
             row = "synthetic-only" if name == "main-job" else f"synthetic-only-{name}"
@@ -415,6 +459,10 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     "box-stretch-1.35": {"box_stretch": 1.35, **_DROPOUT_BEFORE},
     # He's starting weights at three times the rate, as measured on CUHK03.
     "he-init-lr3e-3": {"weight_init": "he", "lr": 3e-3},
+    "he-init": {"weight_init": "he"},
+    # The main job's dropout 0.1 with the milder cameras, each a gain measured alone.
+    "camera-strength-0.5-dropout0.1": {"camera_strength": 0.5},
+    "triplet-only": {"loss": "triplet"},
 }
 
 

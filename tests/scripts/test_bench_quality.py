@@ -1,6 +1,8 @@
-"""bench_quality's table: rows grouped by budget, best first, and a resumed row's minutes marked."""
+"""bench_quality's table: rows grouped by budget (the untrained baseline first), best first, and
+a resumed row's minutes marked."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +31,8 @@ def _row(name, rank1, seconds, start_step=None):
 def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
     pytest.importorskip("tensorflow")
     rows = [_row("default", 0.541, 3180.0, 0), _row("default-dropout0.1", 0.545, 2421.0, 425)]
-    for row in rows:
+    baseline = {"name": "colour-histogram", "changes": {"features": "HSV"}, "cuhk03_rank1": 0.169}
+    for row in [*rows, baseline]:
         (tmp_path / f"{row['name']}.json").write_text(json.dumps(row))
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench_quality.py"), "--table",
@@ -38,6 +41,25 @@ def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()[2:]
-    assert [line.split(" | ")[0] for line in lines] == ["| default-dropout0.1", "| default"]
-    assert "| 40.4 (from step 425) | 60 | dropout=0.1 |" in lines[0]
-    assert "| 53.0 | 60 | (defaults) |" in lines[1]
+    names = [line.split(" | ")[0] for line in lines]
+    assert names == ["| colour-histogram", "| default-dropout0.1", "| default"]
+    assert lines[0].startswith("| colour-histogram | none | 16.9 | ")
+    assert lines[0].endswith("|  |  | features=HSV |")
+    assert "| 40.4 (from step 425) | 60 | dropout=0.1 |" in lines[1]
+    assert "| 53.0 | 60 | (defaults) |" in lines[2]
+
+
+@pytest.mark.skipif(not os.environ.get("REID_REALDATA_DIR"), reason="REID_REALDATA_DIR not set")
+def test_colour_histogram_baseline_on_real_people(tmp_path):
+    """The untrained baseline scores real CUHK03 people far above chance (1 in 100 people)."""
+    pytest.importorskip("tensorflow")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_quality.py"), "--baseline",
+         "--results", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    row = json.loads((tmp_path / "colour-histogram.json").read_text())
+    assert row["cuhk03_num_valid_queries"] == 451
+    assert row["cuhk03_rank1"] > 0.1
+    assert 0.005 < row["unseen_pairs_rank1"] < row["cuhk03_rank1"]
