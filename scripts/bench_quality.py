@@ -354,11 +354,13 @@ def ablation_table(results: Path) -> str:
 
     for row in sorted(rows, key=lambda r: (budget(r), -(r.get("cuhk03_rank1") or 0))):
         steps, batch = budget(row)
-        data = (row.get("config") or {}).get("data_dir")
+        config = row.get("config") or {}
+        data, seed = config.get("data_dir"), config.get("seed")
         extra = " +extra" if isinstance(data, list) and len(data) > 1 else ""
         changes = ", ".join(f"{k}={v}" for k, v in row["changes"].items()) or "(defaults)"
+        name = f"{row['name']}{extra}{f' (seed {seed})' if seed else ''}"
         lines.append(
-            f"| {row['name']}{extra} | {f'{steps} x {batch}' if steps else 'none'} | "
+            f"| {name} | {f'{steps} x {batch}' if steps else 'none'} | "
             f"{pct(row, 'cuhk03_rank1')} | "
             f"{pct(row, 'cuhk03_rank5')} | {pct(row, 'cuhk03_mAP')} | "
             f"{pct(row, 'unseen_pairs_rank1')} | {pct(row, 'unseen_pairs_mAP')} | "
@@ -374,7 +376,9 @@ def main(argv=None) -> int:
     parser.add_argument("--ablation", action="append", default=[], help="row name (repeatable)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="training seed; rows of another seed than 0 are marked"
+    )
     parser.add_argument("--runs", default="runs/quality", help="training runs go here")
     parser.add_argument("--results", default="docs/quality", help="JSON rows go here")
     parser.add_argument(
@@ -433,11 +437,13 @@ def main(argv=None) -> int:
 
 
 def row_id(name: str, args) -> str:
+    """The file name of a row's JSON (and, for CUHK03 rows, of its run); seed 0 is unmarked."""
+    seed = f"-seed{args.seed}" if args.seed else ""
     if name == "synthetic-only":
-        return "synthetic-only-main-job"
+        return f"synthetic-only-main-job{seed}"
     if name.startswith("synthetic-only-"):
-        return name
-    return f"{name}{'+extra' if args.extra else ''}-{args.steps}x{args.batch_size}"
+        return f"{name}{seed}"
+    return f"{name}{'+extra' if args.extra else ''}-{args.steps}x{args.batch_size}{seed}"
 
 
 # Variants of the main job (--synthetic-only --ablation NAME): "people" is the number of
@@ -483,9 +489,9 @@ def synthetic_only_config(args, name: str = "main-job") -> TrainConfig:
     suffix = "".join(f"-{k}{v}" for k, v in sorted(synth_changes.items()))
     data_dir = Path(args.runs) / f"market1501-synth-{people}{suffix}"
     write_synthetic_market1501(data_dir, dataset, progress=False)
-    run_dir = Path(args.runs) / f"synthetic-only-{name}"
+    run_dir = Path(args.runs) / row_id(f"synthetic-only-{name}", args)
     return dataclasses.replace(
-        main_job_training(data_dir, run_dir, device="cpu"), log_every=50, **changes
+        main_job_training(data_dir, run_dir, device="cpu", seed=args.seed), log_every=50, **changes
     )
 
 

@@ -1,6 +1,7 @@
 """bench_quality's table: rows grouped by budget (the untrained baseline first), best first, and
 a resumed row's minutes marked."""
 
+import argparse
 import json
 import os
 import subprocess
@@ -32,6 +33,9 @@ def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
     pytest.importorskip("tensorflow")
     rows = [_row("default", 0.541, 3180.0, 0), _row("default-dropout0.1", 0.545, 2421.0, 425)]
     baseline = {"name": "colour-histogram", "changes": {"features": "HSV"}, "cuhk03_rank1": 0.169}
+    second_seed = _row("default", 0.52, 3000.0, 0)
+    second_seed["config"]["seed"] = 1
+    (tmp_path / "default-1500x128-seed1.json").write_text(json.dumps(second_seed))
     for row in [*rows, baseline]:
         (tmp_path / f"{row['name']}.json").write_text(json.dumps(row))
     result = subprocess.run(
@@ -42,7 +46,12 @@ def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()[2:]
     names = [line.split(" | ")[0] for line in lines]
-    assert names == ["| colour-histogram", "| default-dropout0.1", "| default"]
+    assert names == [
+        "| colour-histogram",
+        "| default-dropout0.1",
+        "| default",
+        "| default (seed 1)",
+    ]
     assert lines[0].startswith("| colour-histogram | none | 16.9 | ")
     assert lines[0].endswith("|  |  | features=HSV |")
     assert "| 40.4 (from step 425) | 60 | dropout=0.1 |" in lines[1]
@@ -63,3 +72,17 @@ def test_colour_histogram_baseline_on_real_people(tmp_path):
     assert row["cuhk03_num_valid_queries"] == 451
     assert row["cuhk03_rank1"] > 0.1
     assert 0.005 < row["unseen_pairs_rank1"] < row["cuhk03_rank1"]
+
+
+def test_rows_of_another_seed_get_their_own_files():
+    pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_quality
+
+    def args(seed, extra=False):
+        return argparse.Namespace(seed=seed, extra=extra, steps=1500, batch_size=128)
+
+    assert bench_quality.row_id("default", args(0)) == "default-1500x128"
+    assert bench_quality.row_id("default", args(1, extra=True)) == "default+extra-1500x128-seed1"
+    assert bench_quality.row_id("synthetic-only", args(0)) == "synthetic-only-main-job"
+    assert bench_quality.row_id("synthetic-only-he-init", args(2)) == "synthetic-only-he-init-seed2"
