@@ -1,11 +1,13 @@
-"""Training throughput against this machine's fp32 matrix-multiply peak, and the input pipeline.
+"""Training throughput against this machine's matrix-multiply peak, and the input pipeline.
 
 Measures, in one run:
-  peak      fp32 matrix-multiply GFLOP/s (TensorFlow, 2048 x 2048, best of several)
-  training  images/s of the real train step (network, cosine-softmax head, Adam) at --batch-size
+  peak      fp32 (and bf16) matrix-multiply GFLOP/s (TensorFlow, 2048 x 2048, best of several)
+  training  images/s of the real train step (network, cosine-softmax head, Adam) at --batch-size,
+            for each of --precisions: fp32, and mixed (bfloat16 compute, as `--precision mixed`)
   pipeline  images/s of the tf.data input pipeline alone (decode, resize, flip, batch)
-and reports training as a fraction of the peak (0.59 GFLOP forward per crop, ~3x that per training
-image) and the pipeline as a multiple of training. Writes JSON to --output.
+and reports training as a fraction of its precision's peak (0.59 GFLOP forward per crop, ~3x that
+per training image), mixed against fp32, and the pipeline as a multiple of fp32 training. Writes
+JSON to --output.
 
     python scripts/bench_training.py --data-dir runs/demo/market1501-synth
 """
@@ -35,7 +37,12 @@ FORWARD_GFLOP_PER_IMAGE = 0.59
 TRAINING_GFLOP_PER_IMAGE = 3 * FORWARD_GFLOP_PER_IMAGE
 
 
+KERAS_POLICIES = {"fp32": "float32", "mixed": "mixed_bfloat16"}
+PEAK_DTYPES = {"fp32": "float32", "mixed": "bfloat16"}
+
+
 def training_images_per_second(dataset, batch_size: int, steps: int, classes: int) -> float:
+    """Images/s of the train step under the current Keras dtype policy."""
     model = create_feature_extractor()
     head = CosineSoftmaxHead(classes)
     head.build((None, 128))
@@ -76,38 +83,58 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--pipeline-batches", type=int, default=30)
+    parser.add_argument(
+        "--precisions", default="fp32,mixed", help="comma-separated: fp32, mixed (bfloat16)"
+    )
     parser.add_argument("--output", default="bench_training.json")
     args = parser.parse_args()
+    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    if not precisions or any(p not in KERAS_POLICIES for p in precisions):
+        parser.error(f"--precisions takes a list of {', '.join(KERAS_POLICIES)}")
 
     train = read_dataset("market1501", args.data_dir).train
     labels, classes = class_indices(train.identities)
     sampler = IdentityBalancedSampler(train.identities, args.batch_size // 4, 4, seed=0)
     dataset = training_dataset(train.paths, labels, sampler)
 
-    peak = matmul_peak_gflops(with_tensorflow=True)["peak"]
     pipeline = pipeline_images_per_second(dataset, args.batch_size, args.pipeline_batches)
-    training = training_images_per_second(dataset, args.batch_size, args.steps, len(classes))
-    training_gflops = training * TRAINING_GFLOP_PER_IMAGE
+    results = {}
+    for precision in precisions:
+        peak = matmul_peak_gflops(with_tensorflow=True, tf_dtype=PEAK_DTYPES[precision])
+        keras.mixed_precision.set_global_policy(KERAS_POLICIES[precision])
+        training = training_images_per_second(dataset, args.batch_size, args.steps, len(classes))
+        keras.mixed_precision.set_global_policy("float32")
+        gflops, limit = training * TRAINING_GFLOP_PER_IMAGE, peak["tensorflow"]
+        results[precision] = {
+            "matmul_peak_gflops": limit,
+            "training_images_per_second": training,
+            "training_steps_per_second": training / args.batch_size,
+            "training_gflops": gflops,
+            "training_fraction_of_peak": gflops / limit,
+        }
+        print(
+            f"{precision:5s} matmul peak {limit:8.1f} GFLOP/s; training (batch {args.batch_size}) "
+            f"{training:6.1f} images/s = {100 * gflops / limit:.0f}% of it"
+        )
     report = {
         "machine": describe_machine(tensorflow=tf.__version__),
         "batch_size": args.batch_size,
-        "matmul_peak_gflops": peak,
-        "training_images_per_second": training,
-        "training_steps_per_second": training / args.batch_size,
-        "training_gflops": training_gflops,
-        "training_fraction_of_peak": training_gflops / peak,
+        "steps": args.steps,
+        "precisions": results,
         "pipeline_images_per_second": pipeline,
-        "pipeline_over_training": pipeline / training,
     }
+    if "fp32" in results:
+        ratio = pipeline / results["fp32"]["training_images_per_second"]
+        report["pipeline_over_fp32_training"] = ratio
+        print(f"input pipeline only {pipeline:8.1f} images/s = {ratio:.1f}x fp32 training")
+    if {"fp32", "mixed"} <= set(results):
+        ratio = (
+            results["mixed"]["training_images_per_second"]
+            / results["fp32"]["training_images_per_second"]
+        )
+        report["mixed_over_fp32"] = ratio
+        print(f"mixed (bfloat16) training = {ratio:.2f}x fp32")
     write_json_atomic(args.output, report)
-    print(f"fp32 matmul peak        {peak:8.1f} GFLOP/s")
-    print(
-        f"training (batch {args.batch_size:3d})   {training:8.1f} images/s  "
-        f"{training_gflops:6.1f} GFLOP/s = {100 * training_gflops / peak:.0f}% of peak"
-    )
-    print(
-        f"input pipeline only     {pipeline:8.1f} images/s  = {pipeline / training:.1f}x training"
-    )
     print(json.dumps({"written": args.output}))
 
 

@@ -41,10 +41,13 @@ def describe_machine(**versions: str) -> dict:
     }
 
 
-def matmul_peak_gflops(size: int = 2048, repeats: int = 10, with_tensorflow: bool = False) -> dict:
-    """Best float32 GFLOP/s of a size x size matrix product: numpy, and TensorFlow if asked.
+def matmul_peak_gflops(
+    size: int = 2048, repeats: int = 10, with_tensorflow: bool = False, tf_dtype: str = "float32"
+) -> dict:
+    """Best GFLOP/s of a size x size matrix product: float32 numpy, and TensorFlow if asked.
 
     `peak` is the best of those; the physical limit the benchmarks compare against.
+    `tf_dtype` is TensorFlow's operand type ("bfloat16": the limit of bf16 training).
     """
     a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
     b = a.T.copy()
@@ -52,7 +55,7 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 10, with_tensorflow: boo
     if with_tensorflow:
         import tensorflow as tf
 
-        ta, tb = tf.constant(a), tf.constant(b)
+        ta, tb = tf.cast(a, tf_dtype), tf.cast(b, tf_dtype)
         products["tensorflow"] = lambda: tf.matmul(ta, tb).numpy()
     result = {}
     for name, product in products.items():
