@@ -29,6 +29,17 @@ def _row(name, rank1, seconds, start_step=None):
     return row
 
 
+def _bench_quality(*arguments: str) -> str:
+    """The script's standard output; it must succeed."""
+    script = ROOT / "scripts" / "bench_quality.py"
+    result = subprocess.run(
+        [sys.executable, str(script), *arguments], capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
     pytest.importorskip("tensorflow")
     rows = [_row("default", 0.541, 3180.0, 0), _row("default-dropout0.1", 0.545, 2421.0, 425)]
@@ -38,13 +49,7 @@ def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
     (tmp_path / "default-1500x128-seed1.json").write_text(json.dumps(second_seed))
     for row in [*rows, baseline]:
         (tmp_path / f"{row['name']}.json").write_text(json.dumps(row))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_quality.py"), "--table",
-         "--results", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()[2:]
+    lines = _bench_quality("--table", "--results", str(tmp_path)).splitlines()[2:]
     names = [line.split(" | ")[0] for line in lines]
     assert names == [
         "| colour-histogram",
@@ -62,12 +67,7 @@ def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
 def test_colour_histogram_baseline_on_real_people(tmp_path):
     """The untrained baseline scores real CUHK03 people far above chance (1 in 100 people)."""
     pytest.importorskip("tensorflow")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_quality.py"), "--baseline",
-         "--results", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    _bench_quality("--baseline", "--results", str(tmp_path))
     row = json.loads((tmp_path / "colour-histogram.json").read_text())
     assert row["cuhk03_num_valid_queries"] == 451
     assert row["cuhk03_rank1"] > 0.1
