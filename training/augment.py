@@ -18,6 +18,7 @@ ERASE_AREA = (0.02, 0.4)
 ERASE_ASPECT = (0.3, 3.3)
 JITTER = {"brightness": 0.2, "contrast": 0.15, "saturation": 0.15, "hue": 0.05}
 BLUR_PROBABILITY = 0.2
+GRAYSCALE_PROBABILITY = 0.1
 SCALE_RANGE = (0.85, 1.0)
 
 
@@ -98,6 +99,14 @@ def color_jitter(image, seed):
     return tf.cast(tf.clip_by_value(tf.round(x * 255.0), 0, 255), tf.uint8)
 
 
+def random_grayscale(image, seed):
+    """With probability 0.1, the image's luma in all three channels (cameras whose colours
+    disagree: the person must stay recognisable by shape and texture too)."""
+    gray = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32)))
+    gray = tf.cast(tf.clip_by_value(tf.round(gray), 0, 255), tf.uint8)
+    return tf.where(tf.random.stateless_uniform([], seed) < GRAYSCALE_PROBABILITY, gray, image)
+
+
 def random_blur(image, seed):
     """With probability 0.2, a 3x3 binomial blur (motion and focus blur of real cameras)."""
     kernel = tf.constant([1.0, 2.0, 1.0])
@@ -115,6 +124,7 @@ _TRANSFORMS = {
     "scale": random_scale,
     "pad-crop": pad_and_crop,
     "color-jitter": color_jitter,
+    "grayscale": random_grayscale,
     "blur": random_blur,
     "erasing": random_erasing,
 }

@@ -13,7 +13,7 @@ from training.schedules import learning_rate_at
 
 tf = pytest.importorskip("tensorflow")
 
-from training.augment import augment, erasing_box  # noqa: E402
+from training.augment import augment, erasing_box, random_grayscale  # noqa: E402
 from training.heads import CosineSoftmaxHead, inverse_softplus  # noqa: E402
 from training.losses import cosine_softmax_loss  # noqa: E402
 from training.schedules import learning_rate_schedule  # noqa: E402
@@ -116,3 +116,18 @@ def test_augment_is_deterministic_in_its_seed_and_keeps_shape_and_type():
         augment(image, tf.constant([7, s], tf.int64), tuple(AUGMENTATIONS)) for s in range(4)
     ]
     assert len({d.numpy().tobytes() for d in different}) == 4
+
+
+def test_random_grayscale_turns_about_one_image_in_ten_into_its_luma():
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (128, 64, 3)).astype(np.uint8)
+    luma = np.round(image.astype(np.float64) @ [0.2989, 0.587, 0.114])
+    grey = 0
+    for s in range(200):
+        out = random_grayscale(tf.constant(image), tf.constant([5, s], tf.int64)).numpy()
+        if np.array_equal(out, image):
+            continue
+        grey += 1
+        assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 0], out[..., 2])
+        assert np.abs(out[..., 0] - luma).max() <= 1
+    assert 8 <= grey <= 35
