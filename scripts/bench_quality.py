@@ -55,6 +55,7 @@ SCALED = {**REFERENCE, "fixed_kappa": 16.0, "lr_schedule": "cosine", "warmup_fra
           "label_smoothing": 0.1}  # fmt: skip
 AUGMENTED = {**SCALED, "augmentations": "flip,pad-crop,erasing", "precision": "mixed"}
 ALL_AUGMENTATIONS = "flip,scale,pad-crop,color-jitter,blur,erasing"
+HE_3E3 = {"weight_init": "he", "lr": 3e-3}
 
 # name -> TrainConfig fields that differ from the defaults of `reid train`. The rows built on
 # REFERENCE spell every recipe field out, so they mean the same whatever the defaults become.
@@ -149,6 +150,13 @@ ABLATIONS: dict[str, dict] = {
     "default-grayscale": {"augmentations": "flip,grayscale"},
     # 64 people x 2 images: twice the people per batch, so harder negatives for the triplet term.
     "default-k2": {"images_per_identity": 2},
+    # New cameras differ in exposure, tone curve and white balance (CUHK03-extra's pairs more than
+    # the training pair), and some see people smaller or softer: screened on He's steadier init.
+    "he-lr3e-3-exposure": {**HE_3E3, "augmentations": "flip,exposure"},
+    "he-lr3e-3-resolution": {**HE_3E3, "augmentations": "flip,resolution"},
+    "he-lr3e-3-exposure-resolution": {**HE_3E3, "augmentations": "flip,resolution,exposure"},
+    # Mixing feature statistics between images in training (MixStyle, p = 0.5).
+    "he-lr3e-3-mixstyle": {**HE_3E3, "mixstyle": 0.5},
 }
 
 

@@ -20,6 +20,13 @@ JITTER = {"brightness": 0.2, "contrast": 0.15, "saturation": 0.15, "hue": 0.05}
 BLUR_PROBABILITY = 0.2
 GRAYSCALE_PROBABILITY = 0.1
 SCALE_RANGE = (0.85, 1.0)
+# Another camera's tone: exposure gain, gamma and per-channel white-balance gain, each drawn
+# log-uniformly in [1 / r, r]. CUHK03's mean crop brightness differs by 10-25% between cameras.
+EXPOSURE_GAIN = 1.5
+EXPOSURE_GAMMA = 1.25
+WHITE_BALANCE_GAIN = 1.1
+RESOLUTION_PROBABILITY = 0.5
+RESOLUTION_RANGE = (0.4, 1.0)
 
 
 def erasing_box(uniforms, height: int, width: int, area=ERASE_AREA, aspect=ERASE_ASPECT):
@@ -99,6 +106,48 @@ def color_jitter(image, seed):
     return tf.cast(tf.clip_by_value(tf.round(x * 255.0), 0, 255), tf.uint8)
 
 
+def log_uniform(uniforms, ratio: float):
+    """Map uniforms in [0, 1) to factors log-uniform in [1 / ratio, ratio]."""
+    return tf.exp((2.0 * uniforms - 1.0) * math.log(ratio))
+
+
+def camera_tone(image, gain, gamma, white_balance):
+    """The image as a camera of another exposure `gain`, `gamma` and per-channel `white_balance`
+    (3,) would give it: gain * white_balance * x ** gamma on x in [0, 1], clipped, as uint8."""
+    x = tf.cast(image, tf.float32) / 255.0
+    y = gain * tf.cast(white_balance, tf.float32) * tf.pow(x, gamma)
+    return tf.cast(tf.clip_by_value(tf.round(y * 255.0), 0, 255), tf.uint8)
+
+
+def random_exposure(image, seed):
+    """Another camera's exposure, contrast curve and white balance; hue and texture stay, so
+    the person's clothing keeps its colour name while its brightness and tint change."""
+    u = tf.random.stateless_uniform([5], seed)
+    return camera_tone(
+        image,
+        log_uniform(u[0], EXPOSURE_GAIN),
+        log_uniform(u[1], EXPOSURE_GAMMA),
+        log_uniform(u[2:], WHITE_BALANCE_GAIN),
+    )
+
+
+def random_resolution(image, seed):
+    """With probability 1/2, shrink by s in [0.4, 1] and enlarge back (bilinear): a far or
+    low-resolution camera's softer crop."""
+    gate_seed, size_seed = _seeds(seed, 2)
+    height, width, _ = image.shape
+    s = tf.random.stateless_uniform([], size_seed, *RESOLUTION_RANGE)
+    small = (
+        tf.maximum(tf.cast(tf.round(s * height), tf.int32), 1),
+        tf.maximum(tf.cast(tf.round(s * width), tf.int32), 1),
+    )
+    shrunk = tf.image.resize(tf.cast(image, tf.float32), small, antialias=True)
+    restored = tf.image.resize(shrunk, (height, width))
+    restored = tf.cast(tf.clip_by_value(tf.round(restored), 0, 255), tf.uint8)
+    apply = tf.random.stateless_uniform([], gate_seed) < RESOLUTION_PROBABILITY
+    return tf.where(apply, restored, image)
+
+
 def random_grayscale(image, seed):
     """With probability 0.1, the image's luma in all three channels (cameras whose colours
     disagree: the person must stay recognisable by shape and texture too)."""
@@ -123,11 +172,28 @@ _TRANSFORMS = {
     "flip": tf.image.stateless_random_flip_left_right,
     "scale": random_scale,
     "pad-crop": pad_and_crop,
+    "resolution": random_resolution,
     "color-jitter": color_jitter,
+    "exposure": random_exposure,
     "grayscale": random_grayscale,
     "blur": random_blur,
     "erasing": random_erasing,
 }
+
+
+# Each transform's slot in the seed split: new transforms go at the end, so the recipes that
+# do not use them see exactly the images they saw before.
+_SEED_SLOTS = (
+    "flip",
+    "scale",
+    "pad-crop",
+    "color-jitter",
+    "grayscale",
+    "blur",
+    "erasing",
+    "resolution",
+    "exposure",
+)
 
 
 def augment(image, seed, names: tuple[str, ...]):
@@ -136,8 +202,8 @@ def augment(image, seed, names: tuple[str, ...]):
     The flip uses `seed` itself, so the flip-only recipe sees the same images as before.
     """
     order = [name for name in _TRANSFORMS if name in names]
-    seeds = _seeds(seed, len(_TRANSFORMS))
+    seeds = _seeds(seed, len(_SEED_SLOTS))
     for name in order:
-        which = seed if name == "flip" else seeds[list(_TRANSFORMS).index(name)]
+        which = seed if name == "flip" else seeds[_SEED_SLOTS.index(name)]
         image = _TRANSFORMS[name](image, which)
     return image

@@ -112,6 +112,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.weight_init,
         help="starting weights: the reference's stddev 1e-3, or He's fan-in scale",
     )
+    recipe.add_argument(
+        "--mixstyle",
+        type=float,
+        default=defaults.mixstyle,
+        help="probability of mixing feature statistics between images in training (MixStyle), "
+        "for cameras unlike the training ones; 0: never",
+    )
     tuning = parser.add_argument_group("fine-tuning")
     tuning.add_argument(
         "--init-from",
@@ -182,6 +189,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         weight_decay=args.weight_decay,
         dropout=args.dropout,
         weight_init=args.weight_init,
+        mixstyle=args.mixstyle,
         init_from=args.init_from,
         backbone_lr_scale=args.backbone_lr_scale,
     )

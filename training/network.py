@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 from core.contract import FEATURE_DIM, IMAGE_SHAPE, INPUT_NAME, OUTPUT_NAME
 from training.options import REFERENCE_DROPOUT, WEIGHT_INITS
@@ -149,6 +149,71 @@ def create_feature_extractor(
     # The normalised feature is kept in float32 even under mixed precision.
     features = layers.UnitNormalization(axis=-1, dtype="float32", name=OUTPUT_NAME)(x)
     return keras.Model(images, features, name="feature_extractor")
+
+
+# Where training may mix feature statistics: after the first two stages of residual blocks,
+# whose channel statistics carry the camera's style more than the person (Zhou et al. 2021).
+MIXSTYLE_AFTER = ("conv2_3_add", "conv3_3_add")
+MIXSTYLE_ALPHA = 0.1
+MIXSTYLE_EPSILON = 1e-6
+
+
+def mix_styles(x, weight, order):
+    """Feature maps x (N, H, W, C) with image i's per-channel mean and standard deviation
+    replaced by weight[i] * its own + (1 - weight[i]) * those of image order[i]. The statistics
+    pass no gradient, as in the paper: the network learns to ignore style, not to change it."""
+    mean = ops.stop_gradient(ops.mean(x, axis=(1, 2), keepdims=True))
+    std = ops.stop_gradient(ops.sqrt(ops.var(x, axis=(1, 2), keepdims=True) + MIXSTYLE_EPSILON))
+    weight = ops.reshape(weight, (-1, 1, 1, 1))
+    mixed_mean = weight * mean + (1 - weight) * ops.take(mean, order, axis=0)
+    mixed_std = weight * std + (1 - weight) * ops.take(std, order, axis=0)
+    return (x - mean) / std * mixed_std + mixed_mean
+
+
+class MixStyle(layers.Layer):
+    """Training-only style mixing (Zhou et al., ICLR 2021): with `probability`, each image's
+    per-channel feature mean and standard deviation are replaced by a random mix (weight drawn
+    from Beta(alpha, alpha)) of its own and those of another image of the batch. It imitates
+    unseen cameras' colour and contrast; in inference it is the identity and has no weights.
+    """
+
+    def __init__(self, probability: float, alpha: float = MIXSTYLE_ALPHA, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.probability = float(probability)
+        self.alpha = float(alpha)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=False):
+        if not training or self.probability <= 0:
+            return x
+        batch = ops.shape(x)[0]
+        weight = keras.random.beta(
+            (batch,), self.alpha, self.alpha, seed=self.seed_generator, dtype=x.dtype
+        )
+        order = keras.random.shuffle(ops.arange(batch), seed=self.seed_generator)
+        apply = keras.random.uniform((), seed=self.seed_generator) < self.probability
+        return ops.where(apply, mix_styles(x, weight, order), x)
+
+    def get_config(self):
+        return {**super().get_config(), "probability": self.probability, "alpha": self.alpha}
+
+
+def with_mixstyle(model: keras.Model, probability: float, seed=None) -> keras.Model:
+    """A training view of `model` sharing its layers and weights, with MixStyle after the
+    layers of MIXSTYLE_AFTER. `model` itself, and so every checkpoint, export and frozen graph,
+    stays the plain network."""
+    mixers = {
+        name: MixStyle(
+            probability, seed=None if seed is None else seed + i, name=f"{name}_mixstyle"
+        )
+        for i, name in enumerate(MIXSTYLE_AFTER)
+    }
+
+    def call(layer, *args, **kwargs):
+        out = layer(*args, **kwargs)
+        return mixers[layer.name](out) if layer.name in mixers else out
+
+    return keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
 
 
 def reference_variable_map(model: keras.Model) -> dict[str, keras.Variable]:

@@ -9,7 +9,17 @@ STRATEGIES = ("auto", "none", "mirrored", "multiworker")
 LR_SCHEDULES = ("constant", "cosine")
 # Starting weights: the reference's truncated normal of stddev 1e-3, or He et al.'s fan-in scale.
 WEIGHT_INITS = ("reference", "he")
-AUGMENTATIONS = ("flip", "scale", "pad-crop", "color-jitter", "grayscale", "blur", "erasing")
+AUGMENTATIONS = (
+    "flip",
+    "scale",
+    "pad-crop",
+    "resolution",
+    "color-jitter",
+    "exposure",
+    "grayscale",
+    "blur",
+    "erasing",
+)
 # The reference's keep_prob 0.6; training only: dropout has no weights and is not in the graph.
 REFERENCE_DROPOUT = 0.4
 

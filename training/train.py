@@ -74,6 +74,7 @@ class TrainConfig:
     weight_decay: float = 1e-8
     dropout: float = REFERENCE_DROPOUT  # rate of the network's dropout layers in training
     weight_init: str = "reference"  # starting weights, training.options.WEIGHT_INITS
+    mixstyle: float = 0.0  # probability of mixing feature styles between images (0: never)
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
@@ -141,6 +142,10 @@ class TrainConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ReidError(
                 f"--dropout must lie in [0, 1), got {self.dropout}.", "Use for example 0.4."
+            )
+        if not 0.0 <= self.mixstyle <= 1.0:
+            raise ReidError(
+                f"--mixstyle must lie in [0, 1], got {self.mixstyle}.", "Use for example 0.5."
             )
         if not 0.0 <= self.warmup_fraction < 1.0 or not 0.0 <= self.label_smoothing < 1.0:
             raise ReidError(
@@ -370,7 +375,7 @@ def train(config: TrainConfig, log=print) -> dict:
 
     from training import devices, distribute
     from training.heads import CosineSoftmaxHead
-    from training.network import create_feature_extractor
+    from training.network import create_feature_extractor, with_mixstyle
 
     config.check()
     output_dir = Path(config.output_dir)
@@ -401,6 +406,8 @@ def train(config: TrainConfig, log=print) -> dict:
             dropout=config.dropout,
             weight_init=config.weight_init,
         )
+        # What the training step runs: the network, or a view of it that mixes styles.
+        network = with_mixstyle(model, config.mixstyle, config.seed) if config.mixstyle else model
         head = None
         if config.uses_head():
             head = CosineSoftmaxHead(
@@ -444,7 +451,7 @@ def train(config: TrainConfig, log=print) -> dict:
     if int(step.numpy()) >= config.steps and summary_path.exists():
         log(f"{output_dir} is already trained to step {int(step.numpy())}; nothing to do.")
         return json.loads(summary_path.read_text())
-    train_step = _make_train_step(model, head, optimizers, step, config, plan, topology)
+    train_step = _make_train_step(network, head, optimizers, step, config, plan, topology)
     validation_rank1 = _make_validator(model, validation)
     start_step = int(step.numpy())
     validate = chief and config.validate_every > 0

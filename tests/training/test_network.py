@@ -8,9 +8,14 @@ import keras  # noqa: E402
 
 from training.network import (  # noqa: E402
     FEATURE_DIM,
+    MIXSTYLE_AFTER,
+    MIXSTYLE_EPSILON,
     REFERENCE_PARAMETER_COUNT,
+    MixStyle,
     create_feature_extractor,
+    mix_styles,
     reference_variable_map,
+    with_mixstyle,
 )
 
 
@@ -97,3 +102,38 @@ def test_he_init_starts_every_kernel_at_its_fan_in_scale_and_no_two_alike():
     assert all(k.std() == pytest.approx(8.8e-4, rel=0.1) for k in reference)
     with pytest.raises(ValueError, match="unknown weight init"):
         create_feature_extractor(weight_init="xavier")
+
+
+def test_mix_styles_against_numpy():
+    rng = np.random.default_rng(6)
+    x = rng.normal(2.0, 3.0, (4, 5, 3, 2)).astype("float32")
+    weight = np.array([1.0, 0.3, 0.0, 0.8], "float32")
+    order = np.array([2, 0, 3, 1])
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    std = np.sqrt(x.var(axis=(1, 2), keepdims=True) + MIXSTYLE_EPSILON)
+    w = weight[:, None, None, None]
+    expected = (x - mean) / std * (w * std + (1 - w) * std[order]) + (
+        w * mean + (1 - w) * mean[order]
+    )
+    got = mix_styles(tf.constant(x), tf.constant(weight), tf.constant(order)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got[0], x[0], rtol=1e-4, atol=1e-4)  # weight 1 keeps its style
+
+
+def test_mixstyle_changes_training_features_only_and_shares_the_network():
+    x = tf.random.stateless_normal((8, 6, 4, 3), (1, 2))
+    always = MixStyle(1.0, seed=3)
+    np.testing.assert_array_equal(always(x, training=False).numpy(), x.numpy())
+    assert not np.allclose(always(x, training=True).numpy(), x.numpy())
+    np.testing.assert_array_equal(MixStyle(0.0)(x, training=True).numpy(), x.numpy())
+
+    model = create_feature_extractor(weight_init="he")
+    view = with_mixstyle(model, 0.5, seed=1)
+    assert [w is v for w, v in zip(model.weights, view.weights, strict=True)] == [True] * len(
+        model.weights
+    )
+    mixers = [layer.name for layer in view.layers if isinstance(layer, MixStyle)]
+    assert mixers == [f"{name}_mixstyle" for name in MIXSTYLE_AFTER]
+    assert not any(isinstance(layer, MixStyle) for layer in model.layers)
+    images = np.random.default_rng(0).uniform(0, 1, (4, 128, 64, 3)).astype("float32")
+    np.testing.assert_allclose(view(images, training=False), model(images, training=False))

@@ -13,7 +13,16 @@ from training.schedules import learning_rate_at
 
 tf = pytest.importorskip("tensorflow")
 
-from training.augment import augment, erasing_box, random_grayscale  # noqa: E402
+from training.augment import (  # noqa: E402
+    EXPOSURE_GAIN,
+    augment,
+    camera_tone,
+    erasing_box,
+    log_uniform,
+    random_exposure,
+    random_grayscale,
+    random_resolution,
+)
 from training.heads import CosineSoftmaxHead, inverse_softplus  # noqa: E402
 from training.losses import cosine_softmax_loss  # noqa: E402
 from training.schedules import learning_rate_schedule  # noqa: E402
@@ -131,3 +140,58 @@ def test_random_grayscale_turns_about_one_image_in_ten_into_its_luma():
         assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 0], out[..., 2])
         assert np.abs(out[..., 0] - luma).max() <= 1
     assert 8 <= grey <= 35
+
+
+def test_log_uniform_spans_the_ratio_symmetrically():
+    u = tf.constant([0.0, 0.5, 1.0, 0.25])
+    np.testing.assert_allclose(log_uniform(u, 2.0).numpy(), [0.5, 1.0, 2.0, 2**-0.5], rtol=1e-6)
+
+
+def test_camera_tone_against_numpy():
+    image = np.random.default_rng(3).integers(0, 256, (128, 64, 3)).astype(np.uint8)
+    white_balance = np.array([1.05, 1.0, 0.92], np.float32)
+    got = camera_tone(tf.constant(image), 1.3, 0.8, tf.constant(white_balance)).numpy()
+    expected = 1.3 * white_balance * (image / 255.0) ** 0.8
+    expected = np.clip(np.round(expected * 255.0), 0, 255).astype(np.uint8)
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+    np.testing.assert_array_equal(camera_tone(tf.constant(image), 1.0, 1.0, [1.0] * 3), image)
+
+
+def test_random_exposure_changes_brightness_within_its_range_and_keeps_black():
+    image = np.full((128, 64, 3), 100, np.uint8)
+    image[:8] = 0
+    means = []
+    for s in range(50):
+        out = random_exposure(tf.constant(image), tf.constant([1, s], tf.int64)).numpy()
+        assert np.all(out[:8] == 0)
+        means.append(out[8:].mean())
+    low = 255 * (100 / 255) ** 1.25 / EXPOSURE_GAIN / 1.1
+    high = 255 * (100 / 255) ** 0.8 * EXPOSURE_GAIN * 1.1
+    assert low - 1 <= min(means) < 90 and 115 < max(means) <= high + 1
+
+
+def test_random_resolution_softens_about_half_the_images_and_keeps_flat_ones():
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (128, 64, 3)).astype(np.uint8)
+    flat = np.full((128, 64, 3), 77, np.uint8)
+    softened = 0
+    for s in range(40):
+        seed = tf.constant([2, s], tf.int64)
+        out = random_resolution(tf.constant(image), seed).numpy()
+        np.testing.assert_array_equal(random_resolution(tf.constant(flat), seed).numpy(), flat)
+        if not np.array_equal(out, image):
+            softened += 1
+            assert out.std() < image.std()  # detail lost, not added
+    assert 10 <= softened <= 30
+
+
+def test_new_transforms_leave_the_older_recipes_images_unchanged():
+    image = tf.constant(np.random.default_rng(5).integers(0, 256, (128, 64, 3)), tf.uint8)
+    seed = tf.constant([9, 4], tf.int64)
+    # Random erasing draws from the seed split's seventh slot, as before resolution and exposure.
+    slots = tf.unstack(tf.random.experimental.stateless_split(seed, 7))
+    expected = augment(image, seed, ("flip",))
+    from training.augment import random_erasing
+
+    expected = random_erasing(expected, slots[6])
+    np.testing.assert_array_equal(augment(image, seed, ("flip", "erasing")).numpy(), expected)

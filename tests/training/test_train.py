@@ -144,3 +144,16 @@ def test_unknown_weight_init_is_refused(small_market, tmp_path):
     config = TrainConfig(data_dir=str(small_market), output_dir=str(tmp_path), weight_init="x")
     with pytest.raises(ReidError, match="Unknown --weight-init 'x'"):
         config.check()
+
+
+def test_mixstyle_training_writes_checkpoints_of_the_plain_network(small_market, tmp_path):
+    from training.checkpoints import load_network, resolve_checkpoint
+
+    run = tmp_path / "run"
+    summary = train(_config(small_market, run, steps=2, mixstyle=1.0, weight_init="he"))
+    assert summary["steps"] == 2 and summary["loss"] == summary["loss"]  # finite, not NaN
+    assert json.loads((run / "config.json").read_text())["config"]["mixstyle"] == 1.0
+    network = load_network(resolve_checkpoint(str(run)))  # checks every variable matched
+    assert not [layer for layer in network.layers if "mixstyle" in layer.name]
+    with pytest.raises(ReidError, match=r"--mixstyle must lie in \[0, 1\]"):
+        _config(small_market, run, mixstyle=1.5).check()
