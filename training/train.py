@@ -406,8 +406,7 @@ def train(config: TrainConfig, log=print) -> dict:
             dropout=config.dropout,
             weight_init=config.weight_init,
         )
-        # What the training step runs: the network, or a view of it that mixes styles.
-        network = with_mixstyle(model, config.mixstyle, config.seed) if config.mixstyle else model
+        styled = with_mixstyle(model, config.mixstyle, config.seed) if config.mixstyle else model
         head = None
         if config.uses_head():
             head = CosineSoftmaxHead(
@@ -451,7 +450,7 @@ def train(config: TrainConfig, log=print) -> dict:
     if int(step.numpy()) >= config.steps and summary_path.exists():
         log(f"{output_dir} is already trained to step {int(step.numpy())}; nothing to do.")
         return json.loads(summary_path.read_text())
-    train_step = _make_train_step(network, head, optimizers, step, config, plan, topology)
+    train_step = _make_train_step(styled, head, optimizers, step, config, plan, topology)
     validation_rank1 = _make_validator(model, validation)
     start_step = int(step.numpy())
     validate = chief and config.validate_every > 0
