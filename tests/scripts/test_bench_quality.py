@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,3 +88,23 @@ def test_rows_of_another_seed_get_their_own_files():
     assert bench_quality.row_id("default", args(1, extra=True)) == "default+extra-1500x128-seed1"
     assert bench_quality.row_id("synthetic-only", args(0)) == "synthetic-only-main-job"
     assert bench_quality.row_id("synthetic-only-he-init", args(2)) == "synthetic-only-he-init-seed2"
+
+
+def test_rank1_on_identity_subsets_scores_galleries_of_that_many_people():
+    pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_quality
+
+    people = np.arange(1, 7)
+    query = SimpleNamespace(identities=people, cameras=np.full(6, 3))
+    gallery = SimpleNamespace(identities=people, cameras=np.full(6, 4))
+    perfect = 1.0 - np.eye(6)
+    assert bench_quality.rank1_on_identity_subsets(perfect, query, gallery, identities=3) == 1.0
+    # Person 1's query lies nearest person 2's gallery image: wrong exactly when both are drawn.
+    confused = perfect.copy()
+    confused[0, 1] = 0.5
+    confused[0, 0] = 0.9
+    trials = 400
+    got = bench_quality.rank1_on_identity_subsets(confused, query, gallery, 3, trials)
+    # P(1 and 2 both among 3 of 6) = 1/5: then one query of three is wrong.
+    assert got == pytest.approx(1 - (1 / 5) / 3, abs=0.02)
