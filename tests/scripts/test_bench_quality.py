@@ -2,6 +2,7 @@
 a resumed row's minutes marked."""
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -26,6 +27,8 @@ def _row(name, rank1, seconds, start_step=None):
         "images_per_second": 60.0,
         "config": {"steps": 1500, "batch_size": 128, "data_dir": "CUHK03-detected"},
     }
+    if start_step:
+        row["config"]["dropout"] = 0.1
     if start_step is not None:
         row["train_start_step"] = start_step
     return row
@@ -63,6 +66,26 @@ def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
     assert lines[0].endswith("|  |  | features=HSV |")
     assert "| 40.4 (from step 425) | 60 | dropout=0.1 |" in lines[1]
     assert "| 53.0 | 60 | (defaults) |" in lines[2]
+
+
+def test_changes_are_read_from_the_recorded_configuration():
+    """A row measured under earlier defaults says what it ran, not what it was asked to change."""
+    pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_quality
+
+    from training.train import TrainConfig
+
+    defaults = TrainConfig()
+    row = _row("default", 0.5, 60.0)
+    row["config"].update(lr=defaults.lr * 2, validation="auto")  # "auto" was the test split
+    changes = bench_quality.changes_from_defaults(row)
+    assert changes == {"lr": defaults.lr * 2, "validation": "test-split"}
+    from reid.demo import main_job_training
+
+    main_job = dataclasses.asdict(main_job_training("", ""))
+    synthetic = {"name": "synthetic-only-x", "changes": {"people": 400}, "config": main_job}
+    assert bench_quality.changes_from_defaults(synthetic) == {"people": 400}
 
 
 @pytest.mark.skipif(not os.environ.get("REID_REALDATA_DIR"), reason="REID_REALDATA_DIR not set")
