@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _row(name, rank1, seconds, start_step=None):
+    """A measured row whose recorded configuration is today's defaults (dropout 0.1 when
+    `start_step`)."""
+    from training.train import TrainConfig
+
+    config = {**dataclasses.asdict(TrainConfig()), "steps": 1500, "batch_size": 128}
     row = {
         "name": name,
         "changes": {"dropout": 0.1} if start_step else {},
@@ -25,7 +30,7 @@ def _row(name, rank1, seconds, start_step=None):
         "cuhk03_mAP": 0.5,
         "train_seconds": seconds,
         "images_per_second": 60.0,
-        "config": {"steps": 1500, "batch_size": 128, "data_dir": "CUHK03-detected"},
+        "config": {**config, "data_dir": "CUHK03-detected"},
     }
     if start_step:
         row["config"]["dropout"] = 0.1
@@ -81,6 +86,8 @@ def test_changes_are_read_from_the_recorded_configuration():
     row["config"].update(lr=defaults.lr * 2, validation="auto")  # "auto" was the test split
     changes = bench_quality.changes_from_defaults(row)
     assert changes == {"lr": defaults.lr * 2, "validation": "test-split"}
+    del row["config"]["mixstyle"]  # measured before MixStyle existed: it ran without
+    assert bench_quality.changes_from_defaults(row)["mixstyle"] == 0.0
     from reid.demo import main_job_training
 
     main_job = dataclasses.asdict(main_job_training("", ""))

@@ -25,7 +25,8 @@ LOSS_TOLERANCE = 0.02
 # which differ between replicas by design. (The default loss's triplet term is batch-hard within
 # each replica's share of the batch, so its value is not the single-device one.)
 REFERENCE_RECIPE = ("--loss", "cosine-softmax", "--fixed-kappa", "0", "--label-smoothing", "0",
-                    "--augment", "flip")  # fmt: skip
+                    "--augment", "flip", "--weight-init", "reference", "--lr", "1e-3",
+                    "--mixstyle", "0")  # fmt: skip
 
 
 def _train_command(data_dir, output_dir, steps, *extra):
