@@ -42,7 +42,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--images-per-identity", type=int, default=defaults.images_per_identity)
     parser.add_argument("--steps", type=int, default=defaults.steps, help="total training steps")
-    parser.add_argument("--lr", type=float, default=defaults.lr, help="Adam learning rate")
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=defaults.lr,
+        help="peak Adam learning rate (default %(default)s)",
+    )
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -110,14 +115,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--weight-init",
         choices=WEIGHT_INITS,
         default=defaults.weight_init,
-        help="starting weights: the reference's stddev 1e-3, or He's fan-in scale",
+        help="starting weights: He's fan-in scale, or the reference's stddev 1e-3 (default "
+        "%(default)s)",
     )
     recipe.add_argument(
         "--mixstyle",
         type=float,
         default=defaults.mixstyle,
         help="probability of mixing feature statistics between images in training (MixStyle), "
-        "for cameras unlike the training ones; 0: never",
+        "for cameras unlike the training ones; 0: never (default %(default)s)",
     )
     tuning = parser.add_argument_group("fine-tuning")
     tuning.add_argument(
