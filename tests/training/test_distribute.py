@@ -87,6 +87,17 @@ def test_mirrored_on_two_logical_cpus_trains_checkpoints_and_resumes(
 
 
 @pytest.mark.slow
+def test_mirrored_training_mixes_styles_within_each_replica(small_market, tmp_path):
+    run = tmp_path / "run"
+    # Argparse keeps the last value: MixStyle on, with every image mixed.
+    result = _run(_train_command(small_market, run, 2, "--cpu-replicas", "2", "--mixstyle", "1"))
+    assert "2 replica(s) [mirrored]" in result.stdout
+    losses = _losses(run)
+    assert sorted(losses) == [1, 2] and all(loss == loss for loss in losses.values())
+    assert json.loads((run / "config.json").read_text())["config"]["mixstyle"] == 1.0
+
+
+@pytest.mark.slow
 def test_two_workers_on_loopback_train_checkpoint_and_resume(
     small_market, tmp_path, single_device_losses
 ):
