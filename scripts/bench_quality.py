@@ -148,7 +148,6 @@ ABLATIONS: dict[str, dict] = {
     # the training pair), and some see people smaller or softer: screened on He's steadier init.
     "he-lr3e-3-exposure": {**HE_3E3, "augmentations": "flip,exposure"},
     "he-lr3e-3-resolution": {**HE_3E3, "augmentations": "flip,resolution"},
-    "he-lr3e-3-exposure-resolution": {**HE_3E3, "augmentations": "flip,resolution,exposure"},
     # Mixing feature statistics between images in training (MixStyle, p = 0.5).
     "he-lr3e-3-mixstyle": {**HE_3E3, "mixstyle": 0.5},
 }
@@ -563,7 +562,6 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     # Real cameras differ from the generator's in style: mix feature statistics, vary the tone.
     "mixstyle": {"mixstyle": 0.5},
     "exposure": {"augmentations": "flip,exposure"},
-    "exposure-mixstyle": {"augmentations": "flip,exposure", "mixstyle": 0.5},
 }
 
 
