@@ -35,6 +35,7 @@ from benchlib import describe_machine  # noqa: E402
 
 from core.atomic import write_json_atomic  # noqa: E402
 from core.native_logs import filter_native_stderr  # noqa: E402
+from training.options import REFERENCE_DROPOUT  # noqa: E402
 from training.train import TrainConfig  # noqa: E402
 
 # The reference implementation's recipe, as `reid train` ran before these defaults.
@@ -277,7 +278,7 @@ NOT_RECIPE = {
 # What rows measured before a field existed ran with.
 BEFORE_FIELD_EXISTED = {
     "validation": "held-out",
-    "dropout": 0.4,
+    "dropout": REFERENCE_DROPOUT,
     "weight_init": "reference",
     "mixstyle": 0.0,
     "init_from": None,

@@ -21,7 +21,7 @@ BLUR_PROBABILITY = 0.2
 GRAYSCALE_PROBABILITY = 0.1
 SCALE_RANGE = (0.85, 1.0)
 # Another camera's tone: exposure gain, gamma and per-channel white-balance gain, each drawn
-# log-uniformly in [1 / r, r]. CUHK03's mean crop brightness differs by 10-25% between cameras.
+# log-uniformly in [1 / r, r].
 EXPOSURE_GAIN = 1.5
 EXPOSURE_GAMMA = 1.25
 WHITE_BALANCE_GAIN = 1.1
