@@ -31,6 +31,7 @@ from training.options import (
     WEIGHT_INITS,
     parse_augmentations,
 )
+from training.resume import check_resume
 from training.validation import VALIDATIONS
 
 STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -586,15 +587,6 @@ def _write_config(
     if path.exists():
         previous = json.loads(path.read_text())
         record.setdefault("initialised_from", previous.get("initialised_from"))
-        old = previous.get("config", {})
-        old.setdefault("validation", "held-out")  # runs from before the test-split protocol
-        for key in ("dataset", "loss", "batch_size", "images_per_identity", "validation",
-                    "validation_fraction"):  # fmt: skip
-            if key in old and old[key] != record["config"][key]:
-                raise ReidError(
-                    f"{output_dir} holds a run with {key}={old[key]!r}, "
-                    f"not {record['config'][key]!r}.",
-                    "Use a new --output-dir, or the same settings to resume.",
-                )
+        check_resume(output_dir, previous.get("config", {}), record["config"])
         record["previous_starts"] = previous.get("previous_starts", []) + [previous.get("started")]
     write_json_atomic(path, record)

@@ -157,3 +157,21 @@ def test_mixstyle_training_writes_checkpoints_of_the_plain_network(small_market,
     assert not [layer for layer in network.layers if "mixstyle" in layer.name]
     with pytest.raises(ReidError, match=r"--mixstyle must lie in \[0, 1\]"):
         _config(small_market, run, mixstyle=1.5).check()
+
+
+def test_rerun_under_other_defaults_names_the_flags_that_resume_the_run(
+    small_market, tmp_path, capsys
+):
+    run = tmp_path / "run"
+    common = [
+        "train", "--dataset", "market1501", "--data-dir", str(small_market),
+        "--output-dir", str(run), "--steps", "1", "--batch-size", "16", "--device", "cpu",
+        "--validate-every", "0", "--validation-fraction", "0.25",
+    ]  # fmt: skip
+    assert main([*common, "--lr", "0.001", "--weight-init", "reference", "--mixstyle", "0"]) == 0
+    capsys.readouterr()
+    assert main(common) != 0
+    output = capsys.readouterr()
+    text = output.out + output.err
+    assert "Add --lr 0.001 --weight-init reference --mixstyle 0.0" in text, text
+    assert "Traceback" not in text
