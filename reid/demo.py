@@ -104,6 +104,7 @@ def main_job_training(
 
 def run_demo(args: argparse.Namespace) -> int:
     from synthetic.market1501 import write_synthetic_market1501
+    from training.resume import ResumeMismatch
     from training.train import train
 
     workdir = Path(args.workdir)
@@ -113,11 +114,17 @@ def run_demo(args: argparse.Namespace) -> int:
 
     run_dir = workdir / "run"
     print(f"[2/4] Training for {args.steps} steps in {run_dir} (rerun to resume)")
-    summary = train(
-        main_job_training(
-            data_dir, run_dir, args.steps, args.batch_size, device=args.device, seed=args.seed
+    try:
+        summary = train(
+            main_job_training(
+                data_dir, run_dir, args.steps, args.batch_size, device=args.device, seed=args.seed
+            )
         )
-    )
+    except ResumeMismatch as mismatch:
+        raise ResumeMismatch(
+            f"{mismatch.problem} It was trained by an earlier main job or other options.",
+            f"Use a new --workdir, or delete {run_dir} to train it again.",
+        ) from None
     if summary["stopped_by_signal"]:
         return 130
     print(

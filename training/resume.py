@@ -42,6 +42,10 @@ RECIPE_FLAGS = {
 }
 
 
+class ResumeMismatch(ReidError):
+    """A run folder holds a run with other settings than the command asks for."""
+
+
 def recipe_changes(recorded: dict, requested: dict) -> dict[str, tuple]:
     """{field: (recorded value, requested value)} for every recipe field that differs.
 
@@ -65,12 +69,12 @@ def flag_for(key: str, value) -> str:
 
 
 def check_resume(run_dir, recorded: dict, requested: dict) -> None:
-    """Raise a ReidError unless `requested` (a TrainConfig as a dict) continues the `recorded`
+    """Raise ResumeMismatch unless `requested` (a TrainConfig as a dict) continues the `recorded`
     configuration of the run in `run_dir`."""
     recorded = {"validation": "held-out", **recorded}  # runs from before the test-split protocol
     for key in SHAPING_SETTINGS:
         if key in recorded and recorded[key] != requested[key]:
-            raise ReidError(
+            raise ResumeMismatch(
                 f"{run_dir} holds a run with {key}={recorded[key]!r}, not {requested[key]!r}.",
                 "Use a new --output-dir, or the same settings to resume.",
             )
@@ -79,7 +83,7 @@ def check_resume(run_dir, recorded: dict, requested: dict) -> None:
         was = ", ".join(f"{key}={old!r}" for key, (old, _) in changes.items())
         now = ", ".join(f"{key}={new!r}" for key, (_, new) in changes.items())
         flags = " ".join(flag_for(key, old) for key, (old, _) in changes.items())
-        raise ReidError(
+        raise ResumeMismatch(
             f"{run_dir} holds a run trained with {was}; this command would continue it with {now}.",
             f"Add {flags} to resume it as it began, or use a new --output-dir.",
         )

@@ -33,3 +33,13 @@ def test_demo_trains_freezes_and_exports_then_reruns_without_work(tmp_path):
     second = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stderr
     assert "nothing to do" in second.stdout and "up to date" in second.stdout
+
+    # A workdir whose run an earlier main job trained with another recipe: refused, clearly.
+    config_path = tmp_path / "run" / "config.json"
+    record = json.loads(config_path.read_text())
+    record["config"]["dropout"] = 0.4
+    config_path.write_text(json.dumps(record))
+    third = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert third.returncode != 0
+    assert "dropout=0.4" in third.stderr and "Use a new --workdir" in third.stderr, third.stderr
+    assert "Traceback" not in third.stdout + third.stderr
