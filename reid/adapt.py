@@ -92,6 +92,7 @@ def run_adapt(args: argparse.Namespace) -> int:
     from deep_sort_bridge.mining import MiningConfig
     from encoder.export import export
     from training.checkpoints import resolve_checkpoint
+    from training.resume import ResumeMismatch
     from training.train import TrainConfig, train
 
     if args.steps < 1:
@@ -125,7 +126,13 @@ def run_adapt(args: argparse.Namespace) -> int:
         validate_every=max(args.steps // 3, 1),
         checkpoint_every=50,
     )
-    result = train(training)
+    try:
+        result = train(training)
+    except ResumeMismatch as mismatch:
+        raise ResumeMismatch(
+            f"{mismatch.problem} It was fine-tuned with other options or defaults.",
+            "Use a new --output-dir, or the options the first run used.",
+        ) from None
     if result["stopped_by_signal"]:
         return 130
     print(f"[3/4] Exporting {out / 'model.onnx'}")

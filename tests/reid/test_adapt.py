@@ -32,6 +32,13 @@ def test_adapt_mines_fine_tunes_and_exports(random_checkpoint, synthetic_mot, tm
     assert not train & {p.name[:4] for p in held_out.glob("*.jpg")}
     # A rerun finds every stage done.
     assert main(argv) == 0
+    # A run fine-tuned under other defaults (here MixStyle off) is refused with a fix adapt has.
+    config["config"]["mixstyle"] = 0.0
+    (out / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "mixstyle=0.0" in error and "Use a new --output-dir" in error, error
 
 
 def test_adapt_refuses_footage_without_detections(random_checkpoint, tmp_path, capsys):
