@@ -574,6 +574,7 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     # CUHK03's cameras shift colour far less than the generator's (colour histograms: 16.9%):
     # casts a quarter as strong, so the network keeps more of the colour it could use.
     "camera-strength-0.25": {"camera_strength": 0.25},
+    "camera-strength-0": {"camera_strength": 0.0},  # neutral, sharp cameras
 }
 
 
