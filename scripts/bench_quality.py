@@ -575,6 +575,7 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     # casts a quarter as strong, so the network keeps more of the colour it could use.
     "camera-strength-0.25": {"camera_strength": 0.25},
     "camera-strength-0": {"camera_strength": 0.0},  # neutral, sharp cameras
+    "wd5e-4": {"weight_decay": 5e-4},  # the CUHK03 screens' first regulariser that paid
 }
 
 
