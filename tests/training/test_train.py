@@ -104,7 +104,9 @@ def test_a_stop_signal_saves_a_checkpoint_and_the_rerun_continues(
     assert (run / "checkpoints" / f"ckpt-{stopped_at}.index").exists()
     messages = []
     resumed = train(
-        _config(small_market, run, steps=stopped_at + 1, batch_size=16, checkpoint_every=1000),
+        _config(
+            small_market, run, steps=stopped_at + 1, batch_size=16, checkpoint_every=1000, seed=0
+        ),
         log=messages.append,
     )
     assert any(f"step {stopped_at}." in m for m in messages if "Resuming" in m), messages
