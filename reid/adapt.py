@@ -129,8 +129,8 @@ def run_adapt(args: argparse.Namespace) -> int:
     try:
         result = train(training)
     except ResumeMismatch as mismatch:
-        raise ResumeMismatch(
-            f"{mismatch.problem} It was fine-tuned with other options or defaults.",
+        raise mismatch.told_for(
+            "It was fine-tuned with other options or defaults.",
             "Use a new --output-dir, or the options the first run used.",
         ) from None
     if result["stopped_by_signal"]:

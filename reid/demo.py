@@ -121,8 +121,8 @@ def run_demo(args: argparse.Namespace) -> int:
             )
         )
     except ResumeMismatch as mismatch:
-        raise ResumeMismatch(
-            f"{mismatch.problem} It was trained by an earlier main job or other options.",
+        raise mismatch.told_for(
+            "It was trained by an earlier main job or other options.",
             f"Use a new --workdir, or delete {run_dir} to train it again.",
         ) from None
     if summary["stopped_by_signal"]:

@@ -45,6 +45,11 @@ RECIPE_FLAGS = {
 class ResumeMismatch(ReidError):
     """A run folder holds a run with other settings than the command asks for."""
 
+    def told_for(self, why: str, fix: str) -> ResumeMismatch:
+        """The same refusal with `why` added and the fix of a command other than `reid train`,
+        whose own flags may not exist there."""
+        return ResumeMismatch(f"{self.problem} {why}", fix)
+
 
 def recipe_changes(recorded: dict, requested: dict) -> dict[str, tuple]:
     """{field: (recorded value, requested value)} for every recipe field that differs.
