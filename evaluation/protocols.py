@@ -173,7 +173,8 @@ def distance_matrix(protocol: Protocol, settings: RankingSettings) -> np.ndarray
 
 
 def evaluate_protocol(protocol: Protocol, settings: RankingSettings) -> tuple[dict, np.ndarray]:
-    """`evaluate_ranking`'s result for the protocol, and the distance matrix it ranked."""
+    """`evaluate_ranking`'s result for the protocol (with its per-query values), and the
+    distance matrix it ranked."""
     distances = distance_matrix(protocol, settings)
     result = evaluate_ranking(
         distances,
@@ -182,5 +183,6 @@ def evaluate_protocol(protocol: Protocol, settings: RankingSettings) -> tuple[di
         protocol.query.cameras,
         protocol.gallery.cameras,
         max_rank=settings.max_rank,
+        per_query=True,
     )
     return result, distances

@@ -48,12 +48,16 @@ def default_report_path(model: dict, dataset: str, settings) -> Path:
 
 
 def build_report(result: dict, protocol, model: dict, dataset: dict, settings, extra) -> dict:
-    """The JSON report: headline numbers first, then counts, settings and provenance."""
+    """The JSON report: headline numbers first (rank-1 and mAP with their identity-bootstrap
+    intervals, `ranking.bootstrap`), then counts, settings and provenance."""
+    from ranking import ranking_intervals
+
     cmc = [float(v) for v in result["cmc"]]
     report = {f"rank{k}": cmc[min(k, len(cmc)) - 1] for k in REPORT_RANKS}
     report.update(
         mAP=float(result["mAP"]),
         mINP=float(result["mINP"]),
+        **ranking_intervals(result, protocol.query.identities),
         num_query=len(protocol.query),
         num_gallery=len(protocol.gallery),
         num_query_images=protocol.query.num_images,
@@ -87,6 +91,12 @@ def format_table(report: dict) -> str:
         "  ".join(f"{h:>7}" for h in heads),
         "  ".join(f"{100 * report[k]:6.2f}%" for k in keys),
     ]
+    if "rank1_interval" in report:
+        (r_low, r_high), (m_low, m_high) = report["rank1_interval"], report["mAP_interval"]
+        lines.append(
+            f"95% interval over the test's people: rank-1 {100 * r_low:.1f}-{100 * r_high:.1f}%, "
+            f"mAP {100 * m_low:.1f}-{100 * m_high:.1f}%"
+        )
     if report["num_queries_without_match"]:
         lines.append(
             f"({report['num_queries_without_match']} queries without a valid gallery match "

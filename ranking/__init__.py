@@ -1,9 +1,11 @@
-"""Re-id ranking maths: distances, CMC / mAP / mINP, random-gallery validation, re-ranking.
+"""Re-id ranking maths: distances, CMC / mAP / mINP, random-gallery validation, re-ranking,
+bootstrap intervals.
 
 numpy (and scipy.sparse for re-ranking) only, low in the layering so that training's periodic
 validation and the evaluation commands share one checked implementation.
 """
 
+from ranking.bootstrap import identity_bootstrap, ranking_intervals
 from ranking.distances import cosine_distance, euclidean_distance
 from ranking.random_gallery import random_gallery_cmc, random_gallery_indices
 from ranking.reranking import rerank
@@ -15,7 +17,9 @@ __all__ = [
     "cosine_distance",
     "euclidean_distance",
     "evaluate_ranking",
+    "identity_bootstrap",
     "random_gallery_cmc",
     "random_gallery_indices",
+    "ranking_intervals",
     "rerank",
 ]

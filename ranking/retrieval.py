@@ -173,6 +173,7 @@ def evaluate_ranking(
     max_rank: int = 50,
     *,
     chunk_size: int = _DEFAULT_CHUNK,
+    per_query: bool = False,
 ) -> dict:
     """CMC, mAP and mINP under the Market-1501 protocol for a (queries x gallery) distance matrix.
 
@@ -185,6 +186,9 @@ def evaluate_ranking(
     * `mAP`: mean over valid queries of the mean precision at each correct match.
     * `mINP`: mean over valid queries of (number of correct matches) / (rank of the last one),
       Ye et al., "Deep Learning for Person Re-identification: A Survey and Outlook", 2021.
+    * with `per_query`, also each query's `query_valid` (has a correct match), `query_first_rank`
+      (0 where not valid) and `query_ap` (NaN where not valid), for statistics over queries
+      such as `ranking.bootstrap`.
 
     Labels 0 and -1 are reserved as in Market-1501 (distractor, junk); relabelled datasets
     whose identities start at 0 must shift them first.
@@ -218,6 +222,8 @@ def evaluate_ranking(
     ap_total = 0.0
     inp_total = 0.0
     num_valid = 0
+    query_first_rank = np.zeros(num_q, dtype=np.int64)
+    query_ap = np.full(num_q, np.nan)
     for start in range(0, num_q, chunk_size):
         stop = min(start + chunk_size, num_q)
         dist = distmat[start:stop]
@@ -230,6 +236,8 @@ def evaluate_ranking(
             dist, query_ids[start:stop], query_cams[start:stop], gallery_ids, gallery_cams
         )
         valid = num_matches > 0
+        query_first_rank[start:stop][valid] = first_rank[valid]
+        query_ap[start:stop][valid] = ap[valid]
         num_valid += int(valid.sum())
         first_hist += np.bincount(
             np.minimum(first_rank[valid], max_rank + 1) - 1, minlength=max_rank + 1
@@ -245,10 +253,15 @@ def evaluate_ranking(
             "camera labels were parsed correctly.",
         )
     cmc = np.cumsum(first_hist[:max_rank]) / num_valid
-    return {
+    result = {
         "cmc": cmc.astype(np.float64),
         "mAP": ap_total / num_valid,
         "mINP": inp_total / num_valid,
         "num_valid_queries": num_valid,
         "num_queries_without_match": num_q - num_valid,
     }
+    if per_query:
+        result["query_valid"] = query_first_rank > 0
+        result["query_first_rank"] = query_first_rank
+        result["query_ap"] = query_ap
+    return result

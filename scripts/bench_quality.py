@@ -32,10 +32,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from benchlib import describe_machine  # noqa: E402
+from quality_table import ablation_table  # noqa: E402
 
 from core.atomic import write_json_atomic  # noqa: E402
 from core.native_logs import filter_native_stderr  # noqa: E402
-from training.options import REFERENCE_DROPOUT  # noqa: E402
 from training.train import TrainConfig  # noqa: E402
 
 # The reference implementation's recipe, as `reid train` ran before these defaults.
@@ -147,12 +147,13 @@ ABLATIONS: dict[str, dict] = {
     # the training pair), and some see people smaller or softer: screened on He's steadier init.
     "he-lr3e-3-exposure": {**HE_3E3, "augmentations": "flip,exposure"},
     "he-lr3e-3-resolution": {**HE_3E3, "augmentations": "flip,resolution"},
-    # Mixing feature statistics between images in training (MixStyle, p = 0.5).
+    # Mixing feature statistics between images in training (MixStyle, p = 0.5); then today's
+    # defaults with a larger starting scale, a higher rate, weight decay, random erasing.
     "he-lr3e-3-mixstyle": {**HE_3E3, "mixstyle": 0.5},
-    # Today's defaults with a larger starting scale, a higher rate, weight decay (they fit now).
     "mixstyle-kappa10": {**HE_3E3, "mixstyle": 0.5, "initial_kappa": 10.0},
     "mixstyle-lr6e-3": {**HE_3E3, "mixstyle": 0.5, "lr": 6e-3},
     "mixstyle-wd5e-4": {**HE_3E3, "mixstyle": 0.5, "weight_decay": 5e-4},
+    "mixstyle-erasing": {**HE_3E3, "mixstyle": 0.5, "augmentations": "flip,erasing"},
 }
 
 
@@ -191,7 +192,11 @@ def row_config(name: str, args, run_dir: Path) -> TrainConfig:
     )
 
 
-def _scores(result: dict) -> dict:
+def _scores(result: dict, query_ids) -> dict:
+    """A ranking's figures, with identity-bootstrap intervals of rank-1 and mAP (`result` from
+    `evaluate_ranking(..., per_query=True)`)."""
+    from ranking import ranking_intervals
+
     cmc = result["cmc"]
     return {
         "rank1": float(cmc[0]),
@@ -200,6 +205,7 @@ def _scores(result: dict) -> dict:
         "mAP": float(result["mAP"]),
         "mINP": float(result["mINP"]),
         "num_valid_queries": int(result["num_valid_queries"]),
+        **ranking_intervals(result, query_ids),
     }
 
 
@@ -225,11 +231,11 @@ def score_model(model, data_dir: Path, unseen_pairs: bool) -> dict:
         q = model.extract(query.paths, progress=False)
         g = model.extract(gallery.paths, progress=False)
         distances = cosine_distance(q, g)
-        scores = _scores(
-            evaluate_ranking(
-                distances, query.identities, gallery.identities, query.cameras, gallery.cameras
-            )
-        )
+        result = evaluate_ranking(
+            distances, query.identities, gallery.identities, query.cameras, gallery.cameras,
+            per_query=True,
+        )  # fmt: skip
+        scores = _scores(result, query.identities)
         if subsets:
             scores["rank1_100ids"] = rank1_on_identity_subsets(distances, query, gallery)
         return scores
@@ -269,50 +275,6 @@ def rank1_on_identity_subsets(
         )  # fmt: skip
         rank1.append(float(result["cmc"][0]))
     return float(np.mean(rank1))
-
-
-# TrainConfig fields that are not the recipe: where, how long, how often to log.
-NOT_RECIPE = {
-    "dataset", "data_dir", "output_dir", "steps", "batch_size", "device", "seed",
-    "validate_every", "checkpoint_every", "log_every", "keep_checkpoints", "strategy",
-    "cpu_replicas",
-}  # fmt: skip
-# What rows measured before a field existed ran with.
-BEFORE_FIELD_EXISTED = {
-    "validation": "held-out",
-    "dropout": REFERENCE_DROPOUT,
-    "weight_init": "reference",
-    "mixstyle": 0.0,
-    "init_from": None,
-    "backbone_lr_scale": 1.0,
-}
-# Values since renamed: validation "auto" used the test split of a dataset that ships one, as
-# every dataset here does.
-RENAMED_VALUES = {("validation", "auto"): "test-split"}
-
-
-def changes_from_defaults(row: dict) -> dict:
-    """What a measured row's recipe changes from today's defaults (of `reid train`, or of the
-    main job for synthetic-only rows), read from its recorded configuration, so rows measured
-    under earlier defaults say what they really ran."""
-    config = row.get("config")
-    if not config:
-        return row["changes"]  # nothing trained: the row says what it is
-    if row["name"].startswith("synthetic-only"):
-        from reid.demo import main_job_training
-
-        defaults = dataclasses.asdict(main_job_training("", ""))
-    else:
-        defaults = dataclasses.asdict(TrainConfig())
-    # Settings of the synthetic dataset, not of the training, as the row recorded them.
-    changes = {k: v for k, v in row["changes"].items() if k not in defaults}
-    for field, default in defaults.items():
-        value = config.get(field, BEFORE_FIELD_EXISTED.get(field, default))
-        if isinstance(value, str):
-            value = RENAMED_VALUES.get((field, value), value)
-        if field not in NOT_RECIPE and value != default:
-            changes[field] = value
-    return changes
 
 
 def row_changes(name: str) -> dict:
@@ -411,56 +373,6 @@ def rescore_row(
     row["rescored"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     write_json_atomic(result_path, row)
     return row
-
-
-def ablation_table(results: Path) -> str:
-    """A markdown table of every row in `results`, grouped by budget, best CUHK03 rank-1 first."""
-    rows = [json.loads(p.read_text()) for p in sorted(results.glob("*.json"))]
-    lines = [
-        "| row | budget | CUHK03 rank-1 | rank-5 | mAP | unseen pairs rank-1 | mAP | "
-        "at 100 people | MOT17 AUC | train min | img/s | changes from the defaults |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-
-    def pct(row, key):
-        value = row.get(key)
-        return "" if value is None else f"{100 * value:.1f}"
-
-    def auc(row):
-        value = row.get("mot17_auc")
-        return "" if value is None else f"{value:.4f}"
-
-    def minutes(row):
-        if "train_seconds" not in row:
-            return ""
-        resumed = row.get("train_start_step")
-        since = f" (from step {resumed})" if resumed else ""
-        return f"{row['train_seconds'] / 60:.1f}{since}"
-
-    def budget(row):
-        config = row.get("config") or {"steps": 0, "batch_size": 0}  # a baseline: no training
-        return (config["steps"], config["batch_size"])
-
-    def images_per_second(row):
-        value = row.get("images_per_second")
-        return "" if value is None else f"{value:.0f}"
-
-    for row in sorted(rows, key=lambda r: (budget(r), -(r.get("cuhk03_rank1") or 0))):
-        steps, batch = budget(row)
-        config = row.get("config") or {}
-        data, seed = config.get("data_dir"), config.get("seed")
-        extra = " +extra" if isinstance(data, list) and len(data) > 1 else ""
-        changes = ", ".join(f"{k}={v}" for k, v in changes_from_defaults(row).items())
-        name = f"{row['name']}{extra}{f' (seed {seed})' if seed else ''}"
-        lines.append(
-            f"| {name} | {f'{steps} x {batch}' if steps else 'none'} | "
-            f"{pct(row, 'cuhk03_rank1')} | "
-            f"{pct(row, 'cuhk03_rank5')} | {pct(row, 'cuhk03_mAP')} | "
-            f"{pct(row, 'unseen_pairs_rank1')} | {pct(row, 'unseen_pairs_mAP')} | "
-            f"{pct(row, 'unseen_pairs_rank1_100ids')} | {auc(row)} | {minutes(row)} | "
-            f"{images_per_second(row)} | {changes or '(defaults)'} |"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:

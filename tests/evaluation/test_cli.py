@@ -117,6 +117,9 @@ def test_evaluate_market_checkpoint_writes_report_and_grid(
     for key in ("rank1", "rank5", "rank10", "rank20", "mAP", "mINP"):
         assert 0.0 <= report[key] <= 1.0
     assert report["rank1"] <= report["rank5"] <= report["rank10"] <= report["rank20"]
+    for key in ("rank1", "mAP"):  # how far another draw of test people could move the figure
+        low, high = report[f"{key}_interval"]
+        assert 0.0 <= low <= report[key] <= high <= 1.0
     num_query = len(list((small_market / "query").iterdir()))
     num_gallery = len(list((small_market / "bounding_box_test").iterdir()))
     assert report["num_query"] == num_query and report["num_gallery"] == num_gallery
@@ -134,6 +137,7 @@ def test_evaluate_market_checkpoint_writes_report_and_grid(
     assert _png_shape(grid) == (3 * 282 + 2 * 4, 5 * 136 + 16, 3)
     out = capsys.readouterr().out
     assert "rank-1" in out and "mAP" in out and str(report_path) in out
+    assert "95% interval over the test's people: rank-1 " in out
 
 
 def test_evaluate_exported_onnx_matches_checkpoint(

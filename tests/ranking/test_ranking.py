@@ -372,3 +372,24 @@ def test_distance_dimension_mismatch():
         cosine_distance(np.ones((2, 3)), np.ones((2, 4)))
     with pytest.raises(DatasetError, match="2-D"):
         euclidean_distance(np.ones(3), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_per_query_values_make_up_the_averages(seed):
+    rng, q_ids, g_ids, q_cams, g_cams = _random_problem(seed, num_q=40, num_g=250)
+    dist = rng.random((len(q_ids), len(g_ids))).astype(np.float32)
+    for chunk_size in (1, 7, 256):
+        r = evaluate_ranking(
+            dist, q_ids, g_ids, q_cams, g_cams, 30, chunk_size=chunk_size, per_query=True
+        )
+        valid = r["query_valid"]
+        assert valid.sum() == r["num_valid_queries"]
+        assert np.all(r["query_first_rank"][~valid] == 0) and np.isnan(r["query_ap"][~valid]).all()
+        assert np.mean(r["query_first_rank"][valid] == 1) == pytest.approx(r["cmc"][0])
+        assert np.mean(r["query_first_rank"][valid] <= 5) == pytest.approx(r["cmc"][4])
+        assert np.mean(r["query_ap"][valid]) == pytest.approx(r["mAP"])
+
+
+def test_per_query_values_are_left_out_unless_asked():
+    r = evaluate_ranking(np.zeros((1, 2)), [1], [1, 2], [1], [2, 2])
+    assert "query_ap" not in r

@@ -53,6 +53,7 @@ def _bench_quality(*arguments: str) -> str:
 def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
     pytest.importorskip("tensorflow")
     rows = [_row("default", 0.541, 3180.0, 0), _row("default-dropout0.1", 0.545, 2421.0, 425)]
+    rows[0]["cuhk03_rank1_interval"] = [0.4512, 0.6301]  # scored with its bootstrap interval
     baseline = {"name": "colour-histogram", "changes": {"features": "HSV"}, "cuhk03_rank1": 0.169}
     second_seed = _row("default", 0.52, 3000.0, 0)
     second_seed["config"]["seed"] = 1
@@ -71,28 +72,29 @@ def test_table_orders_rows_and_marks_resumed_minutes(tmp_path):
     assert lines[0].endswith("|  |  | features=HSV |")
     assert "| 40.4 (from step 425) | 60 | dropout=0.1 |" in lines[1]
     assert "| 53.0 | 60 | (defaults) |" in lines[2]
+    assert lines[2].startswith("| default | 1500 x 128 | 54.1 [45, 63] | ")
 
 
 def test_changes_are_read_from_the_recorded_configuration():
     """A row measured under earlier defaults says what it ran, not what it was asked to change."""
     pytest.importorskip("tensorflow")
     sys.path.insert(0, str(ROOT / "scripts"))
-    import bench_quality
+    import quality_table
 
     from training.train import TrainConfig
 
     defaults = TrainConfig()
     row = _row("default", 0.5, 60.0)
     row["config"].update(lr=defaults.lr * 2, validation="auto")  # "auto" was the test split
-    changes = bench_quality.changes_from_defaults(row)
+    changes = quality_table.changes_from_defaults(row)
     assert changes == {"lr": defaults.lr * 2, "validation": "test-split"}
     del row["config"]["mixstyle"]  # measured before MixStyle existed: it ran without
-    assert bench_quality.changes_from_defaults(row)["mixstyle"] == 0.0
+    assert quality_table.changes_from_defaults(row)["mixstyle"] == 0.0
     from reid.demo import main_job_training
 
     main_job = dataclasses.asdict(main_job_training("", ""))
     synthetic = {"name": "synthetic-only-x", "changes": {"people": 400}, "config": main_job}
-    assert bench_quality.changes_from_defaults(synthetic) == {"people": 400}
+    assert quality_table.changes_from_defaults(synthetic) == {"people": 400}
 
 
 @pytest.mark.skipif(not os.environ.get("REID_REALDATA_DIR"), reason="REID_REALDATA_DIR not set")
@@ -103,6 +105,8 @@ def test_colour_histogram_baseline_on_real_people(tmp_path):
     row = json.loads((tmp_path / "colour-histogram.json").read_text())
     assert row["cuhk03_num_valid_queries"] == 451
     assert row["cuhk03_rank1"] > 0.1
+    low, high = row["cuhk03_rank1_interval"]  # 100 people: a wide interval around the figure
+    assert low < row["cuhk03_rank1"] < high and high - low > 0.05
     assert 0.005 < row["unseen_pairs_rank1"] < row["cuhk03_rank1"]
 
 

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from ranking import evaluate_ranking, identity_bootstrap, ranking_intervals
+from ranking.bootstrap import resampled_means
+
+
+def test_resampled_means_match_drawing_the_people_one_by_one():
+    rng = np.random.default_rng(0)
+    identities = rng.integers(1, 9, 40)
+    values = rng.random(40)
+    people = np.unique(identities)
+    draws = rng.multinomial(len(people), np.full(len(people), 1 / len(people)), size=5)
+    expected = []
+    for counts in draws:
+        drawn = [
+            values[identities == person]
+            for person, n in zip(people, counts, strict=True)
+            for _ in range(n)
+        ]
+        expected.append(np.concatenate(drawn).mean())
+    np.testing.assert_allclose(resampled_means(values, identities, draws), expected)
+
+
+def test_interval_of_a_fair_coin_over_100_people_is_about_ten_points_wide():
+    # One query per person, half of them hits: the binomial interval is 0.5 +- 1.96 * 0.05.
+    low, high = identity_bootstrap(np.arange(100) % 2, np.arange(100), resamples=4000)
+    assert low == pytest.approx(0.40, abs=0.02) and high == pytest.approx(0.60, abs=0.02)
+
+
+def test_interval_narrows_with_more_people_and_repeats_with_its_seed():
+    rng = np.random.default_rng(1)
+    small = identity_bootstrap(rng.random(100) < 0.5, np.arange(100))
+    large = identity_bootstrap(rng.random(1000) < 0.5, np.arange(1000))
+    assert large[1] - large[0] < 0.5 * (small[1] - small[0])
+    values = np.arange(30) % 3 == 0
+    assert identity_bootstrap(values, np.arange(30), seed=4) == identity_bootstrap(
+        values, np.arange(30), seed=4
+    )
+
+
+def test_a_person_is_drawn_with_all_their_queries():
+    # Every person either always hits or always misses: the interval is that of 10 people,
+    # wider than if the 100 queries were independent.
+    identities = np.repeat(np.arange(10), 10)
+    values = identities % 2
+    by_person = identity_bootstrap(values, identities)
+    by_query = identity_bootstrap(values, np.arange(100))
+    assert by_person[1] - by_person[0] > 2 * (by_query[1] - by_query[0])
+
+
+def test_constant_scores_have_no_spread_and_bad_input_is_refused():
+    assert identity_bootstrap(np.ones(20), np.arange(20) % 4) == (1.0, 1.0)
+    with pytest.raises(ValueError):
+        identity_bootstrap(np.ones(3), np.arange(4))
+    with pytest.raises(ValueError):
+        identity_bootstrap([], [])
+    with pytest.raises(ValueError):
+        identity_bootstrap(np.ones(3), np.arange(3), level=1.0)
+
+
+def test_ranking_intervals_hold_the_scores_and_skip_queries_without_match():
+    rng = np.random.default_rng(2)
+    query_ids = np.repeat(np.arange(1, 41), 3)
+    gallery_ids = np.repeat(np.arange(1, 41), 2)
+    query_ids[:3] = 99  # a person with no gallery image: left out
+    dist = rng.random((len(query_ids), len(gallery_ids)))
+    dist[query_ids[:, None] == gallery_ids[None, :]] -= 0.4
+    result = evaluate_ranking(
+        dist, query_ids, gallery_ids, np.ones_like(query_ids), np.full_like(gallery_ids, 2),
+        per_query=True,
+    )  # fmt: skip
+    intervals = ranking_intervals(result, query_ids)
+    low, high = intervals["rank1_interval"]
+    assert low < result["cmc"][0] < high
+    low, high = intervals["mAP_interval"]
+    assert low < result["mAP"] < high
