@@ -14,6 +14,7 @@ the training curve to RESULTS/<row>.json. Training resumes, and a finished row i
     python scripts/bench_quality.py --synthetic-only     # the main job's training
     python scripts/bench_quality.py --baseline           # colour histograms, nothing learned
     python scripts/bench_quality.py --steps 300 --list   # what the ablations change
+    python scripts/bench_quality.py --compare ROW BASE   # paired intervals of ROW - BASE
 
 Reads the data from REID_REALDATA_DIR (or --data-dir).
 """
@@ -32,7 +33,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from benchlib import describe_machine  # noqa: E402
-from quality_table import ablation_table  # noqa: E402
+from quality_table import (  # noqa: E402
+    ablation_table,
+    compare_rows,
+    format_comparison,
+    read_row,
+)
 
 from core.atomic import write_json_atomic  # noqa: E402
 from core.native_logs import filter_native_stderr  # noqa: E402
@@ -193,11 +199,12 @@ def row_config(name: str, args, run_dir: Path) -> TrainConfig:
 
 
 def _scores(result: dict, query_ids) -> dict:
-    """A ranking's figures, with identity-bootstrap intervals of rank-1 and mAP (`result` from
+    """A ranking's figures, with identity-bootstrap intervals of rank-1 and mAP and each valid
+    query's person, rank-1 hit and AP, which `--compare` pairs between rows (`result` from
     `evaluate_ranking(..., per_query=True)`)."""
     from ranking import ranking_intervals
 
-    cmc = result["cmc"]
+    cmc, valid = result["cmc"], result["query_valid"]
     return {
         "rank1": float(cmc[0]),
         "rank5": float(cmc[4]),
@@ -206,6 +213,11 @@ def _scores(result: dict, query_ids) -> dict:
         "mINP": float(result["mINP"]),
         "num_valid_queries": int(result["num_valid_queries"]),
         **ranking_intervals(result, query_ids),
+        "per_query": {
+            "identity": np.asarray(query_ids)[valid].tolist(),
+            "rank1": (result["query_first_rank"][valid] == 1).astype(int).tolist(),
+            "ap": np.round(result["query_ap"][valid], 5).tolist(),
+        },
     }
 
 
@@ -329,7 +341,7 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     write_json_atomic(result_path, row)
-    print(json.dumps({k: v for k, v in row.items() if k not in ("config", "curve", "machine")}))
+    print(json.dumps(headline(row)))
     return row
 
 
@@ -351,8 +363,14 @@ def run_baseline(args) -> dict:
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     write_json_atomic(result_path, row)
-    print(json.dumps({k: v for k, v in row.items() if k != "machine"}))
+    print(json.dumps(headline(row)))
     return row
+
+
+def headline(row: dict) -> dict:
+    """A row without its long parts (configuration, curve, machine, per-query values)."""
+    long = ("config", "curve", "machine")
+    return {k: v for k, v in row.items() if k not in long and not k.endswith("_per_query")}
 
 
 def score_fields(scores: dict) -> dict:
@@ -406,11 +424,22 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--table", action="store_true", help="print the markdown table of RESULTS and exit"
     )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("ROW", "BASE"),
+        help="how far ROW is ahead of BASE on the same test people (row names of RESULTS, "
+        "e.g. mixstyle-wd5e-4-1500x128, or JSON paths), with paired bootstrap intervals; exit",
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # progress reaches a log file as it happens
     filter_native_stderr()
     if args.table:
         print(ablation_table(Path(args.results)), end="")
+        return 0
+    if args.compare:
+        rows = [read_row(Path(args.results), name) for name in args.compare]
+        print(format_comparison(*args.compare, compare_rows(*rows)))
         return 0
     if args.list:
         for name, changes in ABLATIONS.items():

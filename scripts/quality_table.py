@@ -107,3 +107,70 @@ def ablation_table(results: Path) -> str:
             f"{images_per_second(row)} | {changes or '(defaults)'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+# The tests a row may score, as (JSON key prefix, what the comparison calls it).
+TESTS = (("cuhk03", "CUHK03 test"), ("unseen_pairs", "unseen camera pairs"))
+
+
+def read_row(results: Path, name: str) -> dict:
+    """Row `name` of `results` (its file name without .json), or the JSON file `name`."""
+    path = Path(name) if name.endswith(".json") else results / f"{name}.json"
+    if not path.is_file():
+        raise SystemExit(f"error: no row {name} (no {path}); --table lists the rows of {results}")
+    return json.loads(path.read_text())
+
+
+def rescore_options(row: dict) -> str:
+    """The options of bench_quality.py that rescore `row` from its run."""
+    config, name = row.get("config") or {}, row["name"]
+    seed = f" --seed {config['seed']}" if config.get("seed") else ""
+    if name.startswith("synthetic-only"):
+        ablation = name.removeprefix("synthetic-only").lstrip("-")
+        return f"--force --synthetic-only{f' --ablation {ablation}' if ablation else ''}{seed}"
+    if not config:
+        return "--baseline"
+    extra = " --extra" if isinstance(config.get("data_dir"), list) else ""
+    return f"--force --ablation {name} --steps {config['steps']}{seed}{extra}"
+
+
+def compare_rows(row: dict, base: dict) -> dict:
+    """Per test both rows scored: how far `row` is ahead of `base` in rank-1 and mAP over the
+    same queries, with paired identity-bootstrap intervals (`ranking.paired_difference`)."""
+    from ranking import paired_difference
+
+    comparison = {}
+    for test, _ in TESTS:
+        if f"{test}_rank1" not in row or f"{test}_rank1" not in base:
+            continue
+        queries = []
+        for scored in (row, base):
+            per_query = scored.get(f"{test}_per_query")
+            if per_query is None:
+                raise SystemExit(
+                    f"error: row {scored['name']} was scored before per-query results were kept: "
+                    f"rescore it from its run ({rescore_options(scored)})"
+                )
+            queries.append(per_query)
+        if queries[0]["identity"] != queries[1]["identity"]:
+            raise SystemExit(f"error: the two rows scored different {test} queries")
+        comparison[test] = {
+            key: paired_difference(queries[0][key], queries[1][key], queries[0]["identity"])
+            for key in ("rank1", "ap")
+        }
+    return comparison
+
+
+def format_comparison(name: str, base_name: str, comparison: dict) -> str:
+    """Lines such as 'CUHK03 test rank-1: -3.8 points [-7.1, -0.7]' for `compare_rows`."""
+    lines = [f"{name} against {base_name} (95% paired bootstrap intervals over the test's people):"]
+    for test, title in TESTS:
+        for key, figure in (("rank1", "rank-1"), ("ap", "mAP")):
+            if test in comparison:
+                paired = comparison[test][key]
+                low, high = paired["interval"]
+                lines.append(
+                    f"  {title} {figure}: {100 * paired['difference']:+.1f} points "
+                    f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+                )
+    return "\n".join(lines)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ranking import evaluate_ranking, identity_bootstrap, ranking_intervals
+from ranking import evaluate_ranking, identity_bootstrap, paired_difference, ranking_intervals
 from ranking.bootstrap import resampled_means
 
 
@@ -75,3 +75,19 @@ def test_ranking_intervals_hold_the_scores_and_skip_queries_without_match():
     assert low < result["cmc"][0] < high
     low, high = intervals["mAP_interval"]
     assert low < result["mAP"] < high
+
+
+def test_paired_difference_sees_a_small_gain_that_separate_intervals_hide():
+    # Model b misses what a misses, and one query in twenty more.
+    rng = np.random.default_rng(3)
+    identities = np.repeat(np.arange(100), 4)
+    a = (rng.random(400) < 0.5).astype(float)
+    b = a * (rng.random(400) >= 0.1)
+    paired = paired_difference(a, b, identities)
+    assert paired["difference"] == pytest.approx(a.mean() - b.mean())
+    low, high = paired["interval"]
+    assert 0 < low < paired["difference"] < high
+    a_low, a_high = identity_bootstrap(a, identities)
+    b_low, b_high = identity_bootstrap(b, identities)
+    assert a_low < b_high  # each model's own interval overlaps the other's
+    assert paired_difference(a, a, identities) == {"difference": 0.0, "interval": (0.0, 0.0)}

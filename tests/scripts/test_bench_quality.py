@@ -107,6 +107,9 @@ def test_colour_histogram_baseline_on_real_people(tmp_path):
     assert row["cuhk03_rank1"] > 0.1
     low, high = row["cuhk03_rank1_interval"]  # 100 people: a wide interval around the figure
     assert low < row["cuhk03_rank1"] < high and high - low > 0.05
+    per_query = row["cuhk03_per_query"]  # what --compare pairs between rows
+    assert len(per_query["identity"]) == len(per_query["rank1"]) == len(per_query["ap"]) == 451
+    assert np.mean(per_query["rank1"]) == pytest.approx(row["cuhk03_rank1"])
     assert 0.005 < row["unseen_pairs_rank1"] < row["cuhk03_rank1"]
 
 
@@ -142,3 +145,38 @@ def test_rank1_on_identity_subsets_scores_galleries_of_that_many_people():
     got = bench_quality.rank1_on_identity_subsets(confused, query, gallery, 3, trials)
     # P(1 and 2 both among 3 of 6) = 1/5: then one query of three is wrong.
     assert got == pytest.approx(1 - (1 / 5) / 3, abs=0.02)
+
+
+def _scored_row(name, hits, identities):
+    row = _row(name, float(np.mean(hits)), 60.0)
+    row["cuhk03_per_query"] = {"identity": identities, "rank1": hits, "ap": hits}
+    return row
+
+
+def test_compare_pairs_two_rows_on_the_same_queries(tmp_path):
+    pytest.importorskip("tensorflow")
+    identities = [person for person in range(1, 51) for _ in range(4)]
+    base = [1, 0] * 100
+    better = [1, 1] + base[2:]  # one more hit of 200
+    for name, hits in (("better-1500x128", better), ("default-1500x128", base)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(_scored_row(name, hits, identities)))
+    out = _bench_quality(
+        "--compare", "better-1500x128", "default-1500x128", "--results", str(tmp_path)
+    )
+    assert out.splitlines()[0].startswith("better-1500x128 against default-1500x128")
+    assert "  CUHK03 test rank-1: +0.5 points [+0.0, +1.5]" in out
+    assert "unseen" not in out  # neither row scored it
+
+
+def test_compare_names_the_rescore_a_row_needs(tmp_path):
+    pytest.importorskip("tensorflow")
+    (tmp_path / "old-300x128.json").write_text(json.dumps(_row("old", 0.5, 60.0)))
+    (tmp_path / "new.json").write_text(json.dumps(_scored_row("new", [1, 0], [1, 2])))
+    script = ROOT / "scripts" / "bench_quality.py"
+    arguments = ["--compare", "old-300x128", "new", "--results", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, str(script), *arguments], capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "rescore it from its run (--force --ablation old --steps 1500)" in result.stderr
