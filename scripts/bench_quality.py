@@ -6,7 +6,8 @@ budget on CUHK03-detected's training identities and scores the checkpoint:
   unseen_pairs  CUHK03-extra's 624 people, camera pairs the model never saw: camera-3 queries,
                 camera-4 gallery (skipped with --extra, which trains on those people)
 under Market-1501 rules (cosine distance), and writes rank-1/5/10, mAP, mINP, training time and
-the training curve to RESULTS/<row>.json. Training resumes, and a finished row is not retrained.
+the training curve to RESULTS/<row>.json (each query's result to RESULTS/queries/<row>.json, for
+--compare). Training resumes, and a finished row is not retrained.
 
     python scripts/bench_quality.py                      # the default recipe, 1,500 x 128
     python scripts/bench_quality.py --ablation reference --ablation default-flip-only
@@ -37,10 +38,11 @@ from quality_table import (  # noqa: E402
     ablation_table,
     compare_rows,
     format_comparison,
+    load_row,
     read_row,
+    write_row,
 )
 
-from core.atomic import write_json_atomic  # noqa: E402
 from core.native_logs import filter_native_stderr  # noqa: E402
 from training.train import TrainConfig  # noqa: E402
 
@@ -310,7 +312,7 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
 
     result_path = Path(args.results) / f"{row_id(name, args)}.json"
     if result_path.exists():
-        row = json.loads(result_path.read_text())
+        row = load_row(result_path)
         if not args.force:
             print(f"{result_path} exists; skipping (--force rescores it).")
             return row
@@ -340,7 +342,7 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
         "machine": describe_machine(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    write_json_atomic(result_path, row)
+    write_row(result_path, row)
     print(json.dumps(headline(row)))
     return row
 
@@ -362,7 +364,7 @@ def run_baseline(args) -> dict:
         "machine": describe_machine(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    write_json_atomic(result_path, row)
+    write_row(result_path, row)
     print(json.dumps(headline(row)))
     return row
 
@@ -389,7 +391,7 @@ def rescore_row(
     print(f"== rescoring {row['name']} from {run_dir}")
     row = {**row, **score_fields(score_checkpoint(str(run_dir), data_dir, unseen_pairs))}
     row["rescored"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    write_json_atomic(result_path, row)
+    write_row(result_path, row)
     return row
 
 

@@ -1,5 +1,10 @@
-"""bench_quality's table: one markdown row per measured JSON row, grouped by budget, with what
-each row's recipe changes from today's defaults as its recorded configuration says."""
+"""bench_quality's rows on disk and what is read from them: the markdown table (one line per
+row, grouped by budget, with what each row's recipe changes from today's defaults as its
+recorded configuration says) and the paired comparison of two rows.
+
+A row is RESULTS/<row>.json; its per-query results, long lists that only `--compare` reads,
+go compactly to RESULTS/queries/<row>.json.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from core.atomic import write_bytes_atomic, write_json_atomic
 from training.options import REFERENCE_DROPOUT
 from training.train import TrainConfig
 
@@ -113,12 +119,33 @@ def ablation_table(results: Path) -> str:
 TESTS = (("cuhk03", "CUHK03 test"), ("unseen_pairs", "unseen camera pairs"))
 
 
+def _queries_path(path: Path) -> Path:
+    return path.parent / "queries" / path.name
+
+
+def write_row(path: Path, row: dict) -> None:
+    """Write `row` to `path`, its per-query results (keys "<test>_per_query") beside it."""
+    queries = {k: v for k, v in row.items() if k.endswith("_per_query")}
+    write_json_atomic(path, {k: v for k, v in row.items() if k not in queries})
+    if queries:
+        _queries_path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(_queries_path(path), json.dumps(queries, separators=(",", ":")).encode())
+
+
+def load_row(path: Path) -> dict:
+    """The row at `path` with its per-query results, if it has them."""
+    row = json.loads(path.read_text())
+    if _queries_path(path).is_file():
+        row.update(json.loads(_queries_path(path).read_text()))
+    return row
+
+
 def read_row(results: Path, name: str) -> dict:
     """Row `name` of `results` (its file name without .json), or the JSON file `name`."""
     path = Path(name) if name.endswith(".json") else results / f"{name}.json"
     if not path.is_file():
         raise SystemExit(f"error: no row {name} (no {path}); --table lists the rows of {results}")
-    return json.loads(path.read_text())
+    return load_row(path)
 
 
 def rescore_options(row: dict) -> str:

@@ -107,7 +107,8 @@ def test_colour_histogram_baseline_on_real_people(tmp_path):
     assert row["cuhk03_rank1"] > 0.1
     low, high = row["cuhk03_rank1_interval"]  # 100 people: a wide interval around the figure
     assert low < row["cuhk03_rank1"] < high and high - low > 0.05
-    per_query = row["cuhk03_per_query"]  # what --compare pairs between rows
+    queries = json.loads((tmp_path / "queries" / "colour-histogram.json").read_text())
+    per_query = queries["cuhk03_per_query"]  # what --compare pairs between rows
     assert len(per_query["identity"]) == len(per_query["rank1"]) == len(per_query["ap"]) == 451
     assert np.mean(per_query["rank1"]) == pytest.approx(row["cuhk03_rank1"])
     assert 0.005 < row["unseen_pairs_rank1"] < row["cuhk03_rank1"]
@@ -155,11 +156,18 @@ def _scored_row(name, hits, identities):
 
 def test_compare_pairs_two_rows_on_the_same_queries(tmp_path):
     pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import quality_table
+
     identities = [person for person in range(1, 51) for _ in range(4)]
     base = [1, 0] * 100
     better = [1, 1] + base[2:]  # one more hit of 200
     for name, hits in (("better-1500x128", better), ("default-1500x128", base)):
-        (tmp_path / f"{name}.json").write_text(json.dumps(_scored_row(name, hits, identities)))
+        row = _scored_row(name, hits, identities)
+        quality_table.write_row(tmp_path / f"{name}.json", row)
+        assert "cuhk03_per_query" not in json.loads((tmp_path / f"{name}.json").read_text())
+        assert quality_table.read_row(tmp_path, f"{name}") == row
+    assert len(_bench_quality("--table", "--results", str(tmp_path)).splitlines()) == 4
     out = _bench_quality(
         "--compare", "better-1500x128", "default-1500x128", "--results", str(tmp_path)
     )
