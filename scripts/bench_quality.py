@@ -44,6 +44,7 @@ from quality_table import (  # noqa: E402
 )
 
 from core.native_logs import filter_native_stderr  # noqa: E402
+from synthetic.market1501 import SynthConfig  # noqa: E402
 from training.train import TrainConfig  # noqa: E402
 
 # The reference implementation's recipe, as `reid train` ran before these defaults.
@@ -307,7 +308,14 @@ def training_curve(run_dir: Path) -> list[dict]:
     return [{k: r[k] for k in keep if k in r} for r in rows]
 
 
-def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
+def run_row(
+    name: str, config: TrainConfig, args, unseen_pairs: bool, synthetic: SynthConfig | None = None
+) -> dict:
+    """Train row `name` (unless its JSON exists), score it and write RESULTS/<row>.json.
+
+    `unseen_pairs`: also score CUHK03-extra's camera pairs; `synthetic`: the synthetic dataset
+    the row trained on, recorded with it.
+    """
     from training.train import train
 
     result_path = Path(args.results) / f"{row_id(name, args)}.json"
@@ -338,6 +346,7 @@ def run_row(name: str, config: TrainConfig, args, unseen_pairs: bool) -> dict:
         "final_accuracy": summary["accuracy"],
         "validation_rank1": summary["validation_rank1"],
         "config": dataclasses.asdict(config),
+        **({"synthetic": dataclasses.asdict(synthetic)} if synthetic else {}),
         "curve": training_curve(Path(config.output_dir)),
         "machine": describe_machine(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -463,7 +472,8 @@ def main(argv=None) -> int:
     if args.synthetic_only:
         for name in args.ablation or ["main-job"]:
             row = "synthetic-only" if name == "main-job" else f"synthetic-only-{name}"
-            run_row(row, synthetic_only_config(args, name), args, unseen_pairs=True)
+            config, dataset = synthetic_only_config(args, name)
+            run_row(row, config, args, unseen_pairs=True, synthetic=dataset)
         return 0
     for name in args.ablation or ["default"]:
         run_dir = Path(args.runs) / row_id(name, args)
@@ -483,41 +493,49 @@ def row_id(name: str, args) -> str:
 
 
 # Variants of the main job (--synthetic-only --ablation NAME): "people" is the number of
-# synthetic training identities, the other keys are TrainConfig fields; the length stays.
-# The main job's rows before it chose dropout 0.1 were measured with the reference's 0.4.
+# synthetic training identities, the other keys are fields of TrainConfig or of the synthetic
+# dataset (SynthConfig); the length stays. Each says what it ran: rows measured before the main
+# job chose dropout 0.1 ran the reference's 0.4, rows before camera strength 0.25 ran 1.0.
 _DROPOUT_BEFORE = {"dropout": 0.4}
+_CAMERAS_BEFORE = {"camera_strength": 1.0}
+_BEFORE = {**_DROPOUT_BEFORE, **_CAMERAS_BEFORE}
 SYNTHETIC_ABLATIONS: dict[str, dict] = {
     "main-job": {},
-    "dropout0.4": _DROPOUT_BEFORE,  # the main job before this choice
-    "held-out-validation": {"validation": "held-out", **_DROPOUT_BEFORE},
-    "400-people": {"people": 400, **_DROPOUT_BEFORE},
-    "detector-augment": {"augmentations": "flip,scale,pad-crop,blur", **_DROPOUT_BEFORE},
+    # The main job before its choices: cameras at full strength, then with dropout 0.4 too.
+    "camera-strength-1": _CAMERAS_BEFORE,
+    "dropout0.4": _BEFORE,
+    "held-out-validation": {"validation": "held-out", **_BEFORE},
+    "400-people": {"people": 400, **_BEFORE},
+    "detector-augment": {"augmentations": "flip,scale,pad-crop,blur", **_BEFORE},
     # Domain randomisation: synthetic colours are purer than a real camera's.
-    "color-jitter": {"augmentations": "flip,color-jitter", **_DROPOUT_BEFORE},
-    "padcrop-erasing": {"augmentations": "flip,pad-crop,erasing", **_DROPOUT_BEFORE},
+    "color-jitter": {"augmentations": "flip,color-jitter", **_BEFORE},
+    "padcrop-erasing": {"augmentations": "flip,pad-crop,erasing", **_BEFORE},
     # Milder camera differences (colour casts, tone, blur) than the generator's default.
     "camera-strength-0.5": {"camera_strength": 0.5, **_DROPOUT_BEFORE},
     # People widened up to 1.35x, as dataset crops of boxes narrower than 1:2 show them.
-    "box-stretch-1.35": {"box_stretch": 1.35, **_DROPOUT_BEFORE},
+    "box-stretch-1.35": {"box_stretch": 1.35, **_BEFORE},
     # He's starting weights at three times the rate, as measured on CUHK03.
-    "he-init-lr3e-3": {"weight_init": "he", "lr": 3e-3},
-    "he-init": {"weight_init": "he"},
+    "he-init-lr3e-3": {"weight_init": "he", "lr": 3e-3, **_CAMERAS_BEFORE},
+    "he-init": {"weight_init": "he", **_CAMERAS_BEFORE},
     # The main job's dropout 0.1 with the milder cameras, each a gain measured alone.
     "camera-strength-0.5-dropout0.1": {"camera_strength": 0.5},
-    "triplet-only": {"loss": "triplet"},
+    "triplet-only": {"loss": "triplet", **_CAMERAS_BEFORE},
     # Real cameras differ from the generator's in style: mix feature statistics, vary the tone.
-    "mixstyle": {"mixstyle": 0.5},
-    "exposure": {"augmentations": "flip,exposure"},
-    # Milder or neutral cameras (CUHK03's shift colour less than the generator's), weight decay.
-    "camera-strength-0.25": {"camera_strength": 0.25},
+    "mixstyle": {"mixstyle": 0.5, **_CAMERAS_BEFORE},
+    "exposure": {"augmentations": "flip,exposure", **_CAMERAS_BEFORE},
+    # Neutral cameras (CUHK03's shift colour less than the generator's), weight decay.
     "camera-strength-0": {"camera_strength": 0.0},
-    "wd5e-4": {"weight_decay": 5e-4},
+    "wd5e-4": {"weight_decay": 5e-4, **_CAMERAS_BEFORE},
+    # On the milder cameras: each person in more images, the triplet loss alone, a faster rate.
+    "cam0.25-images8": {"camera_strength": 0.25, "images_per_camera": 8},
+    "cam0.25-triplet-only": {"camera_strength": 0.25, "loss": "triplet"},
+    "cam0.25-lr2e-3": {"camera_strength": 0.25, "lr": 2e-3},
 }
 
 
-def synthetic_only_config(args, name: str = "main-job") -> TrainConfig:
-    """The main job's training (`name` "main-job": unchanged) on synthetic people only; the
-    dataset is written once under --runs."""
+def synthetic_only_config(args, name: str = "main-job") -> tuple[TrainConfig, SynthConfig]:
+    """The main job's training and synthetic dataset (`name` "main-job": unchanged, else the
+    ablation's changes to either); the dataset is written once under --runs."""
     from reid.demo import main_job_datasets, main_job_training
     from synthetic.market1501 import write_synthetic_market1501
 
@@ -525,17 +543,18 @@ def synthetic_only_config(args, name: str = "main-job") -> TrainConfig:
         raise SystemExit(f"error: unknown --synthetic-only ablation {name!r}; --list shows them")
     changes = dict(SYNTHETIC_ABLATIONS[name])
     people = changes.pop("people", main_job_datasets().train_identities)
-    dataset = main_job_datasets(people)
-    synth_fields = {f.name for f in dataclasses.fields(dataset)}
+    synth_fields = {f.name for f in dataclasses.fields(SynthConfig)}
     synth_changes = {k: changes.pop(k) for k in list(changes) if k in synth_fields}
-    dataset = dataclasses.replace(dataset, **synth_changes)
-    suffix = "".join(f"-{k}{v}" for k, v in sorted(synth_changes.items()))
+    dataset = dataclasses.replace(main_job_datasets(people), **synth_changes)
+    # Named by what differs from the generator's defaults, so one folder holds one dataset.
+    generator = dataclasses.asdict(SynthConfig())
+    differences = {k: v for k, v in dataclasses.asdict(dataset).items() if k != "train_identities"}
+    suffix = "".join(f"-{k}{v}" for k, v in sorted(differences.items()) if v != generator[k])
     data_dir = Path(args.runs) / f"market1501-synth-{people}{suffix}"
     write_synthetic_market1501(data_dir, dataset, progress=False)
     run_dir = Path(args.runs) / row_id(f"synthetic-only-{name}", args)
-    return dataclasses.replace(
-        main_job_training(data_dir, run_dir, device="cpu", seed=args.seed), log_every=50, **changes
-    )
+    config = main_job_training(data_dir, run_dir, device="cpu", seed=args.seed)
+    return dataclasses.replace(config, log_every=50, **changes), dataset
 
 
 if __name__ == "__main__":

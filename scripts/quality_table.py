@@ -43,20 +43,48 @@ def changes_from_defaults(row: dict) -> dict:
     config = row.get("config")
     if not config:
         return row["changes"]  # nothing trained: the row says what it is
-    if row["name"].startswith("synthetic-only"):
+    synthetic = row["name"].startswith("synthetic-only")
+    if synthetic:
         from reid.demo import main_job_training
 
         defaults = dataclasses.asdict(main_job_training("", ""))
+        changes = synthetic_changes(row)
     else:
         defaults = dataclasses.asdict(TrainConfig())
-    # Settings of the synthetic dataset, not of the training, as the row recorded them.
-    changes = {k: v for k, v in row["changes"].items() if k not in defaults}
+        changes = {}
     for field, default in defaults.items():
         value = config.get(field, BEFORE_FIELD_EXISTED.get(field, default))
         if isinstance(value, str):
             value = RENAMED_VALUES.get((field, value), value)
         if field not in NOT_RECIPE and value != default:
             changes[field] = value
+    return changes
+
+
+def synthetic_changes(row: dict) -> dict:
+    """What a synthetic-only row's dataset changes from the main job's ("people": how many
+    train), as the row recorded it; rows from before that record ran the generator's defaults
+    with the changes they asked for."""
+    from reid.demo import main_job_datasets
+    from synthetic.market1501 import SynthConfig
+
+    recorded = row.get("synthetic")
+    if recorded is None:
+        asked = {
+            k: v
+            for k, v in row["changes"].items()
+            if k in {f.name for f in dataclasses.fields(SynthConfig)}
+        }
+        people = row["changes"].get("people", main_job_datasets().train_identities)
+        recorded = dataclasses.asdict(SynthConfig(**asked, train_identities=people))
+    main_job = dataclasses.asdict(main_job_datasets())
+    changes = {
+        k: v
+        for k, v in recorded.items()
+        if k not in ("seed", "train_identities") and v != main_job[k]
+    }
+    if recorded["train_identities"] != main_job["train_identities"]:
+        changes = {"people": recorded["train_identities"], **changes}
     return changes
 
 

@@ -43,3 +43,15 @@ def test_demo_trains_freezes_and_exports_then_reruns_without_work(tmp_path):
     assert third.returncode != 0
     assert "dropout=0.4" in third.stderr and "Use a new --workdir" in third.stderr, third.stderr
     assert "Traceback" not in third.stdout + third.stderr
+
+    # Synthetic people an earlier main job wrote with its full-strength cameras: refused, clearly.
+    data_record = tmp_path / "market1501-synth" / "synth.json"
+    synth = json.loads(data_record.read_text())
+    assert synth["config"]["camera_strength"] == 0.25  # the main job's mild cameras
+    del synth["config"]["camera_strength"]  # recorded so at the generator's default, 1.0
+    data_record.write_text(json.dumps(synth))
+    fourth = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert fourth.returncode != 0
+    assert "camera_strength" in fourth.stderr and "earlier main job" in fourth.stderr
+    assert f"delete {tmp_path}" in fourth.stderr, fourth.stderr
+    assert "Traceback" not in fourth.stdout + fourth.stderr

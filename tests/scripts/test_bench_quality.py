@@ -93,8 +93,22 @@ def test_changes_are_read_from_the_recorded_configuration():
     from reid.demo import main_job_training
 
     main_job = dataclasses.asdict(main_job_training("", ""))
-    synthetic = {"name": "synthetic-only-x", "changes": {"people": 400}, "config": main_job}
+    from reid.demo import main_job_datasets
+
+    main_job_people = dataclasses.asdict(main_job_datasets())
+    synthetic = {"name": "synthetic-only-x", "changes": {}, "config": main_job}
+    synthetic["synthetic"] = {**main_job_people, "train_identities": 400, "seed": 3}
     assert quality_table.changes_from_defaults(synthetic) == {"people": 400}
+    # Rows from before datasets were recorded ran the generator's defaults and their changes.
+    del synthetic["synthetic"]
+    synthetic["changes"] = {"people": 400, "camera_strength": main_job_people["camera_strength"]}
+    assert quality_table.changes_from_defaults(synthetic) == {"people": 400}
+    synthetic["changes"] = {"loss": "triplet"}  # the generator's full-strength cameras
+    synthetic["config"] = {**main_job, "loss": "triplet"}
+    assert quality_table.changes_from_defaults(synthetic) == {
+        "camera_strength": 1.0,
+        "loss": "triplet",
+    }
 
 
 @pytest.mark.skipif(not os.environ.get("REID_REALDATA_DIR"), reason="REID_REALDATA_DIR not set")
