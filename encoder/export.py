@@ -185,8 +185,8 @@ def source_record(source: CheckpointSource) -> dict:
     if source.run_dir is not None:
         for path in sorted(Path(source.run_dir).glob("evaluation*.json")):
             result = source.run_file(path.name)
-            if result is not None:
-                evaluation[path.stem] = result
+            if result is not None:  # the figures, without the long per-query results
+                evaluation[path.stem] = {k: v for k, v in result.items() if k != "per_query"}
     if evaluation:
         record["evaluation"] = evaluation
     return record

@@ -46,6 +46,13 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lambda", dest="lambda_value", type=float, default=LAMBDA, help="re-ranking lambda"
     )
+    parser.add_argument(
+        "--against",
+        default=None,
+        metavar="REPORT",
+        help="another model's report on the same dataset: print how far this model is ahead, "
+        "with paired intervals over the test's people",
+    )
     parser.add_argument("--grid", default=None, help="write a ranked-retrieval grid PNG here")
     parser.add_argument("--grid-queries", type=int, default=8, help="rows of the grid")
     parser.add_argument("--grid-top", type=int, default=10, help="matches per row")
@@ -53,9 +60,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from evaluation.scoring import (
+        compare_reports,
         evaluate_model,
+        format_against,
         format_table,
         ranking_settings,
+        read_base_report,
         write_grid,
         write_report,
     )
@@ -66,6 +76,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise DatasetError(
             "--grid-queries and --grid-top must be at least 1.", "Pass e.g. 8 and 10."
         )
+    base = read_base_report(args.against) if args.against else None
     report, protocol, distances = evaluate_model(
         args.checkpoint,
         args.dataset,
@@ -74,11 +85,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=not args.no_progress,
     )
+    if base is not None:
+        report["against"] = compare_reports(report, base, args.against)
     if args.grid:
         write_grid(args.grid, protocol, distances, args.grid_queries, args.grid_top)
         report["grid"] = str(args.grid)
     output = write_report(report, settings, args.output)
     print(format_table(report))
+    if base is not None:
+        print(format_against(report["against"]))
     print(f"Report: {output}" + (f"; grid: {args.grid}" if args.grid else ""))
     return 0
 

@@ -49,8 +49,9 @@ def default_report_path(model: dict, dataset: str, settings) -> Path:
 
 def build_report(result: dict, protocol, model: dict, dataset: dict, settings, extra) -> dict:
     """The JSON report: headline numbers first (rank-1 and mAP with their identity-bootstrap
-    intervals, `ranking.bootstrap`), then counts, settings and provenance."""
-    from ranking import ranking_intervals
+    intervals, `ranking.bootstrap`), then counts, settings and provenance, and last each valid
+    query's results, which `reid evaluate --against` pairs with another report's."""
+    from ranking import per_query_results, ranking_intervals
 
     cmc = [float(v) for v in result["cmc"]]
     report = {f"rank{k}": cmc[min(k, len(cmc)) - 1] for k in REPORT_RANKS}
@@ -76,6 +77,8 @@ def build_report(result: dict, protocol, model: dict, dataset: dict, settings, e
         },
     )
     report.update(extra)
+    names = [Path(path).name for path in protocol.query.display_paths]
+    report["per_query"] = per_query_results(result, protocol.query.identities, names)
     return report
 
 
@@ -103,6 +106,68 @@ def format_table(report: dict) -> str:
             "are left out of the averages)"
         )
     return "\n".join(lines)
+
+
+def read_base_report(path: str | Path) -> dict:
+    """The report of `reid evaluate` at `path`, to compare another model with; ReidError, naming
+    the fix, when the file is unreadable, not such a report, or without per-query results."""
+    import json
+
+    from core.errors import ReidError
+
+    fix = "Pass a report written by `reid evaluate` (its --output, or the path it printed)."
+    try:
+        base = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ReidError(f"--against {path} cannot be read as a JSON report: {err}.", fix) from None
+    if not isinstance(base, dict) or "rank1" not in base or "settings" not in base:
+        raise ReidError(f"--against {path} is not a report of `reid evaluate`.", fix)
+    if "per_query" not in base:
+        raise ReidError(
+            f"--against {path} was written before reports kept per-query results.",
+            "Run `reid evaluate` for that model again to rewrite it, then compare.",
+        )
+    return base
+
+
+def compare_reports(report: dict, base: dict, base_path: str | Path) -> dict:
+    """How far `report`'s model is ahead of `base`'s (read from `base_path`) on the same queries:
+    rank-1 and mAP differences with paired identity-bootstrap intervals
+    (`ranking.paired_comparison`). ReidError when the two scored different queries."""
+    from core.errors import ReidError
+    from ranking import paired_comparison
+
+    try:
+        paired = paired_comparison(report["per_query"], base["per_query"])
+    except ValueError:
+        theirs = (base.get("dataset") or {}).get("data_dir", "another dataset")
+        raise ReidError(
+            f"--against {base_path} scored other queries ({theirs}) than this evaluation "
+            f"({report['dataset']['data_dir']}).",
+            "Compare reports of the same dataset folder and --dataset.",
+        ) from None
+    return {
+        "report": str(base_path),
+        "model": (base.get("model") or {}).get("path"),
+        "rank1": paired["rank1"],
+        "mAP": paired["ap"],
+    }
+
+
+def format_against(against: dict) -> str:
+    """'Against REPORT (MODEL): rank-1 +2.1 points [+0.4, +3.9], mAP ...' for a comparison."""
+    figures = []
+    for key, title in (("rank1", "rank-1"), ("mAP", "mAP")):
+        low, high = against[key]["interval"]
+        figures.append(
+            f"{title} {100 * against[key]['difference']:+.1f} points "
+            f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+        )
+    model = f" ({against['model']})" if against.get("model") else ""
+    return (
+        f"Against {against['report']}{model}: {', '.join(figures)} "
+        "(95% paired intervals over the test's people)"
+    )
 
 
 def evaluate_model(
@@ -166,12 +231,14 @@ def write_grid(path, protocol, distances, num_queries: int = 8, top_k: int = 10)
 
 
 def write_report(report: dict, settings, output: str | None) -> Path:
-    """Write the report where asked (a file, or a folder), else to its default place."""
+    """Write the report where asked (a file, or a folder), else to its default place; the long
+    per-query results go last."""
     path = default_report_path(report["model"], report["dataset"]["name"], settings)
     if output:
         given = Path(output)
         path = given / path.name if given.is_dir() else given
-    write_json_atomic(path, report)
+    figures = {k: v for k, v in report.items() if k != "per_query"}
+    write_json_atomic(path, {**figures, "per_query": report.get("per_query")})
     return path
 
 

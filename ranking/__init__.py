@@ -5,7 +5,13 @@ numpy (and scipy.sparse for re-ranking) only, low in the layering so that traini
 validation and the evaluation commands share one checked implementation.
 """
 
-from ranking.bootstrap import identity_bootstrap, paired_difference, ranking_intervals
+from ranking.bootstrap import (
+    identity_bootstrap,
+    paired_comparison,
+    paired_difference,
+    per_query_results,
+    ranking_intervals,
+)
 from ranking.distances import cosine_distance, euclidean_distance
 from ranking.random_gallery import random_gallery_cmc, random_gallery_indices
 from ranking.reranking import rerank
@@ -18,7 +24,9 @@ __all__ = [
     "euclidean_distance",
     "evaluate_ranking",
     "identity_bootstrap",
+    "paired_comparison",
     "paired_difference",
+    "per_query_results",
     "random_gallery_cmc",
     "random_gallery_indices",
     "ranking_intervals",

@@ -76,3 +76,36 @@ def ranking_intervals(result: dict, query_ids, **options) -> dict:
         ),
         "mAP_interval": identity_bootstrap(result["query_ap"][valid], people, **options),
     }
+
+
+def per_query_results(result: dict, query_ids, query_names=None) -> dict:
+    """Each valid query's person, rank-1 hit (0/1) and average precision, as plain lists: what
+    two models' results are paired on (`paired_comparison`). `query_names`, if given, name the
+    queries so that a pairing can check it meets the same ones."""
+    valid = result["query_valid"]
+    results = {
+        "identity": np.asarray(query_ids)[valid].tolist(),
+        "rank1": (result["query_first_rank"][valid] == 1).astype(int).tolist(),
+        "ap": np.round(result["query_ap"][valid], 5).tolist(),
+    }
+    if query_names is not None:
+        results["query"] = [str(name) for name in np.asarray(query_names)[valid]]
+    return results
+
+
+def paired_comparison(results_a: dict, results_b: dict, **options) -> dict:
+    """How far model a is ahead of model b on the same queries: `paired_difference` of rank-1
+    hits ("rank1") and of average precision ("ap"), from two `per_query_results`.
+
+    Raises ValueError when the two were scored on different queries. `options` go to
+    `identity_bootstrap`.
+    """
+    same = results_a["identity"] == results_b["identity"]
+    if "query" in results_a and "query" in results_b:
+        same = same and results_a["query"] == results_b["query"]
+    if not same:
+        raise ValueError("the two results were scored on different queries")
+    return {
+        key: paired_difference(results_a[key], results_b[key], results_a["identity"], **options)
+        for key in ("rank1", "ap")
+    }

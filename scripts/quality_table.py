@@ -192,7 +192,7 @@ def rescore_options(row: dict) -> str:
 def compare_rows(row: dict, base: dict) -> dict:
     """Per test both rows scored: how far `row` is ahead of `base` in rank-1 and mAP over the
     same queries, with paired identity-bootstrap intervals (`ranking.paired_difference`)."""
-    from ranking import paired_difference
+    from ranking import paired_comparison
 
     comparison = {}
     for test, _ in TESTS:
@@ -207,12 +207,10 @@ def compare_rows(row: dict, base: dict) -> dict:
                     f"rescore it from its run ({rescore_options(scored)})"
                 )
             queries.append(per_query)
-        if queries[0]["identity"] != queries[1]["identity"]:
-            raise SystemExit(f"error: the two rows scored different {test} queries")
-        comparison[test] = {
-            key: paired_difference(queries[0][key], queries[1][key], queries[0]["identity"])
-            for key in ("rank1", "ap")
-        }
+        try:
+            comparison[test] = paired_comparison(*queries)
+        except ValueError:
+            raise SystemExit(f"error: the two rows scored different {test} queries") from None
     return comparison
 
 

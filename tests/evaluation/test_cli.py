@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy.io import loadmat, savemat
 
-from core.errors import DatasetError, ModelError
+from core.errors import DatasetError, ModelError, ReidError
 from evaluation.cli import (
     add_evaluate_arguments,
     add_extract_features_arguments,
@@ -248,6 +248,55 @@ def test_clear_errors(random_checkpoint, small_market, tmp_path):
         _evaluate(["--checkpoint", str(empty_run), *base[2:], "--data-dir", str(small_market)])
     with pytest.raises(DatasetError, match="k1"):
         _evaluate([*base, "--data-dir", str(small_market), "--rerank", "--k1", "0"])
+
+
+def test_evaluate_against_another_report(
+    random_checkpoint, small_market, synthetic_mars, tmp_path, capsys
+):
+    """--against pairs this model's per-query results with another report's on the same queries."""
+    market = ["--checkpoint", str(random_checkpoint), "--dataset", "market1501"]
+    market += ["--data-dir", str(small_market)]
+    base_path, report_path = tmp_path / "base.json", tmp_path / "report.json"
+    assert _evaluate([*market, "--output", str(base_path)]) == 0
+    base = json.loads(base_path.read_text())
+    per_query = base["per_query"]
+    assert list(base)[-1] == "per_query"  # the long lists after the figures
+    assert len(per_query["query"]) == base["num_valid_queries"] == len(per_query["ap"])
+    assert np.mean(per_query["rank1"]) == pytest.approx(base["rank1"])
+    assert np.mean(per_query["ap"]) == pytest.approx(base["mAP"], abs=1e-4)
+
+    # A base model that missed every query: this one is ahead by exactly its own figures.
+    missed = {**base, "per_query": {**per_query, "rank1": [0] * len(per_query["rank1"])}}
+    missed["per_query"]["ap"] = [0.0] * len(per_query["ap"])
+    (tmp_path / "missed.json").write_text(json.dumps(missed))
+    capsys.readouterr()
+    argv = [*market, "--output", str(report_path), "--against", str(tmp_path / "missed.json")]
+    assert _evaluate(argv) == 0
+    against = json.loads(report_path.read_text())["against"]
+    assert against["rank1"]["difference"] == pytest.approx(base["rank1"])
+    assert against["mAP"]["difference"] == pytest.approx(base["mAP"], abs=1e-4)
+    low, high = against["rank1"]["interval"]
+    assert low <= base["rank1"] <= high
+    assert against["model"] == base["model"]["path"]
+    assert f"Against {tmp_path / 'missed.json'}" in capsys.readouterr().out
+    # The same model against itself: level, with no spread at all.
+    assert _evaluate([*market, "--output", str(report_path), "--against", str(base_path)]) == 0
+    against = json.loads(report_path.read_text())["against"]
+    assert against["rank1"] == {"difference": 0.0, "interval": [0.0, 0.0]}
+
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ReidError, match="cannot be read as a JSON report"):
+        _evaluate([*market, "--against", str(tmp_path / "broken.json")])
+    old = {k: v for k, v in base.items() if k != "per_query"}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    with pytest.raises(ReidError, match="before reports kept per-query results") as error:
+        _evaluate([*market, "--against", str(tmp_path / "old.json")])
+    assert "again" in error.value.fix
+    mars_path = tmp_path / "mars.json"
+    mars = ["--checkpoint", str(random_checkpoint), "--dataset", "mars"]
+    assert _evaluate([*mars, "--data-dir", str(synthetic_mars), "--output", str(mars_path)]) == 0
+    with pytest.raises(ReidError, match="scored other queries"):
+        _evaluate([*market, "--output", str(report_path), "--against", str(mars_path)])
 
 
 def test_plot_training_command(tmp_path, capsys):

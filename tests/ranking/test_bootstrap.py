@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from ranking import evaluate_ranking, identity_bootstrap, paired_difference, ranking_intervals
+from ranking import (
+    evaluate_ranking,
+    identity_bootstrap,
+    paired_comparison,
+    paired_difference,
+    per_query_results,
+    ranking_intervals,
+)
 from ranking.bootstrap import resampled_means
 
 
@@ -91,3 +98,30 @@ def test_paired_difference_sees_a_small_gain_that_separate_intervals_hide():
     b_low, b_high = identity_bootstrap(b, identities)
     assert a_low < b_high  # each model's own interval overlaps the other's
     assert paired_difference(a, a, identities) == {"difference": 0.0, "interval": (0.0, 0.0)}
+
+
+def test_per_query_results_pair_two_models_on_the_same_queries():
+    rng = np.random.default_rng(4)
+    query_ids = np.repeat(np.arange(1, 31), 2)
+    gallery_ids = np.arange(1, 31)
+    query_ids[:2] = 99  # no gallery image: not a valid query, left out
+    names = np.array([f"q{i}.jpg" for i in range(len(query_ids))])
+    results = []
+    for shift in (0.5, 0.1):  # a model that separates people well, and one that barely does
+        dist = rng.random((len(query_ids), len(gallery_ids)))
+        dist[query_ids[:, None] == gallery_ids[None, :]] -= shift
+        result = evaluate_ranking(
+            dist, query_ids, gallery_ids, np.ones_like(query_ids), np.full_like(gallery_ids, 2),
+            per_query=True,
+        )  # fmt: skip
+        per_query = per_query_results(result, query_ids, names)
+        assert per_query["query"] == names[2:].tolist() and per_query["identity"][0] == 2
+        assert np.mean(per_query["rank1"]) == pytest.approx(result["cmc"][0])
+        assert np.mean(per_query["ap"]) == pytest.approx(result["mAP"], abs=1e-5)
+        results.append(per_query)
+    paired = paired_comparison(*results)
+    expected = paired_difference(results[0]["rank1"], results[1]["rank1"], results[0]["identity"])
+    assert paired["rank1"] == expected and paired["ap"]["difference"] > 0
+    renamed = {**results[1], "query": [f"other-{n}" for n in results[1]["query"]]}
+    with pytest.raises(ValueError, match="different queries"):
+        paired_comparison(results[0], renamed)
