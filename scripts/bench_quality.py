@@ -530,6 +530,10 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     "cam0.25-images8": {"camera_strength": 0.25, "images_per_camera": 8},
     "cam0.25-triplet-only": {"camera_strength": 0.25, "loss": "triplet"},
     "cam0.25-lr2e-3": {"camera_strength": 0.25, "lr": 2e-3},
+    # Zoomed in: real crops fill the box with the person more than the generator's framing.
+    "cam0.25-scale": {"camera_strength": 0.25, "augmentations": "flip,scale"},
+    # Softer targets: less confidence in the synthetic people, more left for real ones.
+    "cam0.25-ls0.1": {"camera_strength": 0.25, "label_smoothing": 0.1},
 }
 
 
