@@ -107,22 +107,22 @@ def main_job_training(
 
 def run_demo(args: argparse.Namespace) -> int:
     from core.errors import DatasetError
-    from synthetic.market1501 import SUMMARY_FILE, write_synthetic_market1501
+    from synthetic.market1501 import other_settings, write_synthetic_market1501
     from training.resume import ResumeMismatch
     from training.train import train
 
     workdir = Path(args.workdir)
     data_dir = workdir / "market1501-synth"
     print(f"[1/4] Synthetic Market-1501 dataset in {data_dir}")
-    try:
-        write_synthetic_market1501(data_dir, main_job_datasets(args.train_identities, args.seed))
-    except DatasetError as err:
-        if not (data_dir / SUMMARY_FILE).is_file():
-            raise
+    dataset = main_job_datasets(args.train_identities, args.seed)
+    difference = other_settings(data_dir, dataset)
+    if difference:
         raise DatasetError(
-            f"{err.problem} It was written by an earlier main job or other options.",
+            f"{data_dir} holds the synthetic people of an earlier main job or other options "
+            f"({difference}).",
             f"Use a new --workdir, or delete {workdir} to run the main job again.",
-        ) from None
+        )
+    write_synthetic_market1501(data_dir, dataset)
 
     run_dir = workdir / "run"
     print(f"[2/4] Training for {args.steps} steps in {run_dir} (rerun to resume)")

@@ -24,7 +24,13 @@ from tqdm import tqdm
 from core.atomic import write_json_atomic
 from core.errors import DatasetError
 from core.images import write_jpeg_atomic
-from core.outputs import check_output_folder, read_json_record, remove_stale_temporaries
+from core.outputs import (
+    check_output_folder,
+    describe_difference,
+    read_json_record,
+    remove_stale_temporaries,
+    same_settings,
+)
 from synthetic.appearance import Appearance
 from synthetic.market_plan import (
     GALLERY_DIR,
@@ -51,6 +57,7 @@ __all__ = [
     "TRAIN_DIR",
     "SynthConfig",
     "default_workers",
+    "other_settings",
     "write_synthetic_market1501",
 ]
 
@@ -152,6 +159,15 @@ def _marker(config: SynthConfig) -> dict:
         if name not in _LATER_SETTINGS or value != _LATER_SETTINGS[name]
     }
     return {"format": FORMAT_NAME, "version": GENERATOR_VERSION, "config": settings}
+
+
+def other_settings(out_dir: str | Path, config: SynthConfig) -> str | None:
+    """If `out_dir` holds a finished synthetic dataset written with settings other than
+    `config`, what differs (e.g. "camera_strength=1.0 recorded, 0.25 asked"); else None."""
+    recorded = read_json_record(Path(out_dir) / SUMMARY_FILE)
+    if recorded is None or same_settings(recorded, _marker(config)):
+        return None
+    return describe_difference(recorded, _marker(config))
 
 
 def _counts_match(out: Path, recorded: dict) -> bool:

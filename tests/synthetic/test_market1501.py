@@ -308,6 +308,9 @@ def test_existing_dataset_with_other_settings_is_refused(tmp_path):
     write_synthetic_market1501(out, TINY, progress=False, workers=1)
     before = read_bytes(out)
     other = SynthConfig(**{**TINY.__dict__, "junk": TINY.junk + 1})
+    assert market1501.other_settings(out, TINY) is None
+    assert market1501.other_settings(out, other) == f"junk={TINY.junk} recorded, {other.junk} asked"
+    assert market1501.other_settings(tmp_path / "nothing", other) is None
     with pytest.raises(DatasetError, match="different settings"):
         write_synthetic_market1501(out, other, progress=False, workers=1)
     assert read_bytes(out) == before
