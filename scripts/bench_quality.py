@@ -552,8 +552,11 @@ def synthetic_only_config(args, name: str = "main-job") -> tuple[TrainConfig, Sy
     dataset = dataclasses.replace(main_job_datasets(people), **synth_changes)
     # Named by what differs from the generator's defaults, so one folder holds one dataset.
     generator = dataclasses.asdict(SynthConfig())
-    differences = {k: v for k, v in dataclasses.asdict(dataset).items() if k != "train_identities"}
-    suffix = "".join(f"-{k}{v}" for k, v in sorted(differences.items()) if v != generator[k])
+    suffix = "".join(
+        f"-{k}{v}"
+        for k, v in sorted(dataclasses.asdict(dataset).items())
+        if k != "train_identities" and v != generator[k]
+    )
     data_dir = Path(args.runs) / f"market1501-synth-{people}{suffix}"
     write_synthetic_market1501(data_dir, dataset, progress=False)
     run_dir = Path(args.runs) / row_id(f"synthetic-only-{name}", args)

@@ -70,11 +70,8 @@ def synthetic_changes(row: dict) -> dict:
 
     recorded = row.get("synthetic")
     if recorded is None:
-        asked = {
-            k: v
-            for k, v in row["changes"].items()
-            if k in {f.name for f in dataclasses.fields(SynthConfig)}
-        }
+        settings = {f.name for f in dataclasses.fields(SynthConfig)}
+        asked = {k: v for k, v in row["changes"].items() if k in settings}
         people = row["changes"].get("people", main_job_datasets().train_identities)
         recorded = dataclasses.asdict(SynthConfig(**asked, train_identities=people))
     main_job = dataclasses.asdict(main_job_datasets())
@@ -191,7 +188,7 @@ def rescore_options(row: dict) -> str:
 
 def compare_rows(row: dict, base: dict) -> dict:
     """Per test both rows scored: how far `row` is ahead of `base` in rank-1 and mAP over the
-    same queries, with paired identity-bootstrap intervals (`ranking.paired_difference`)."""
+    same queries, with paired identity-bootstrap intervals (`ranking.paired_comparison`)."""
     from ranking import paired_comparison
 
     comparison = {}

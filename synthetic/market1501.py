@@ -163,7 +163,7 @@ def _marker(config: SynthConfig) -> dict:
 
 def other_settings(out_dir: str | Path, config: SynthConfig) -> str | None:
     """If `out_dir` holds a finished synthetic dataset written with settings other than
-    `config`, what differs (e.g. "camera_strength=1.0 recorded, 0.25 asked"); else None."""
+    `config`, what differs (e.g. "junk=30 recorded, 31 asked"); else None."""
     recorded = read_json_record(Path(out_dir) / SUMMARY_FILE)
     if recorded is None or same_settings(recorded, _marker(config)):
         return None
