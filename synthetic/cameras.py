@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from synthetic.appearance import Colour, clip_colour
+from synthetic.detail import add_scene_detail, smooth_noise
 
 BACKGROUND_STYLES = ("indoor", "street", "foliage", "storefront", "plaza")
 
@@ -29,7 +30,8 @@ class CameraLook:
     `person_dy` frame the person like this camera's detector does; `facing_weights` give how often
     people face front/back/sideways here; `background` names the scene style drawn in
     `background_colours`. `box_stretch` > 1 widens people as a detector's boxes narrower than
-    the 1:2 crop do when they are resized to it.
+    the 1:2 crop do when they are resized to it. `detail` scales the surface detail
+    (`synthetic.detail`) of its scenes and of the people it sees.
     """
 
     gains: tuple[float, float, float]
@@ -47,6 +49,7 @@ class CameraLook:
     background: str
     background_colours: tuple[Colour, ...]
     box_stretch: float = 1.0
+    detail: float = 0.0
 
 
 _BACKGROUND_BASE = {
@@ -82,14 +85,18 @@ _SOFTNESS = 65
 
 
 def random_camera_look(
-    rng: np.random.Generator, strength: float = 1.0, max_box_stretch: float = 1.0
+    rng: np.random.Generator,
+    strength: float = 1.0,
+    max_box_stretch: float = 1.0,
+    detail: float = 0.0,
 ) -> CameraLook:
     """Draw one camera's look; `strength` scales how far it departs from a neutral camera.
 
     At strength 1 the casts are strong enough that raw pixels and colour histograms often
     match the wrong person across cameras, yet hues keep their order so people stay
     recognisable. Strength 0 gives a neutral, sharp camera (the background style stays).
-    `max_box_stretch` > 1 draws the camera's box stretch in [1, max_box_stretch].
+    `max_box_stretch` > 1 draws the camera's box stretch in [1, max_box_stretch]; `detail`
+    is passed on as the look's surface detail.
     """
     style = BACKGROUND_STYLES[int(rng.integers(len(BACKGROUND_STYLES)))]
     colours = _scene_colours(style, rng)
@@ -113,14 +120,8 @@ def random_camera_look(
         background=style,
         background_colours=colours,
         box_stretch=float(rng.uniform(1.0, max_box_stretch)) if max_box_stretch > 1 else 1.0,
+        detail=float(detail),
     )
-
-
-def _smooth_noise(rng: np.random.Generator, height: int, width: int, cell: int) -> np.ndarray:
-    """Low-frequency noise in [-1, 1], upsampled from a coarse grid."""
-    gh, gw = max(2, height // cell + 2), max(2, width // cell + 2)
-    coarse = rng.uniform(-1.0, 1.0, (gh, gw)).astype(np.float32)
-    return cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
 def render_background(
@@ -164,7 +165,7 @@ def render_background(
             bg, (x, height - 1), (x + int(rng.integers(-12, 12)), horizon + 8), c_accent.tolist(), 3
         )
     elif style == "foliage":  # leaves
-        leaves = _smooth_noise(rng, horizon, width, 6)
+        leaves = smooth_noise(rng, horizon, width, 6)
         bg[:horizon] *= (1.0 + 0.35 * leaves)[..., None]
         bg[:horizon] += (leaves > 0.5)[..., None] * (c_accent - c_top) * 0.6
     elif style == "storefront":  # window panes
@@ -184,7 +185,8 @@ def render_background(
         x0, y0 = int(rng.integers(-10, width)), int(rng.integers(0, height))
         x1, y1 = x0 + int(rng.integers(4, 24)), y0 + int(rng.integers(4, 40))
         cv2.rectangle(bg, (x0, y0), (x1, y1), colour, -1)
-    bg *= (1.0 + 0.12 * _smooth_noise(rng, height, width, 16))[..., None]
+    add_scene_detail(bg, horizon, rng, camera.detail)
+    bg *= (1.0 + 0.12 * smooth_noise(rng, height, width, 16))[..., None]
     grey = bg.mean(axis=2, keepdims=True)
     bg = grey + (bg - grey) * _BACKGROUND_SATURATION
     return np.clip(bg, 0, 255).astype(np.uint8)

@@ -14,6 +14,7 @@ import numpy as np
 from synthetic.appearance import Appearance, Pose, random_appearance, random_pose
 from synthetic.cameras import CameraLook, apply_camera, occlude, render_background
 from synthetic.canvas import composite
+from synthetic.detail import add_fabric_detail
 from synthetic.drawing import render_person_rgba
 
 
@@ -36,6 +37,7 @@ def render_person(
     if camera is None:
         frame = np.full((height, width, 3), 128, np.uint8)
         return composite(frame, person)
+    add_fabric_detail(person, rng, camera.detail)
     frame = composite(render_background(camera, height, width, rng), person)
     if rng.random() < 0.08:
         occlude(frame, rng)
@@ -72,7 +74,9 @@ def render_distractor(
             light=pose.light,
             flip=pose.flip,
         )
-        composite(frame, render_person_rgba(random_appearance(rng), height, width, pose))
+        stranger = render_person_rgba(random_appearance(rng), height, width, pose)
+        add_fabric_detail(stranger, rng, camera.detail)
+        composite(frame, stranger)
     return apply_camera(frame, camera, rng)
 
 
@@ -95,5 +99,7 @@ def render_junk(
         light=pose.light,
         flip=pose.flip,
     )
-    composite(frame, render_person_rgba(appearance, height, width, pose))
+    part = render_person_rgba(appearance, height, width, pose)
+    add_fabric_detail(part, rng, camera.detail)
+    composite(frame, part)
     return apply_camera(frame, camera, rng)

@@ -57,6 +57,7 @@ class SynthConfig:
     seed: int = 0
     camera_strength: float = 1.0  # how far cameras depart from a neutral one (0: all alike)
     box_stretch: float = 1.0  # up to this much wider: boxes narrower than 1:2, resized to 64x128
+    detail: float = 0.0  # fabric folds and grain, textured scenes (synthetic.detail); 0: flat
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,11 @@ def validate_config(config: SynthConfig) -> None:
             f"Synthetic dataset setting box_stretch={config.box_stretch} is out of range.",
             "Use a value from 1 (no widening) to 2.",
         )
+    if not 0 <= config.detail <= 2:
+        raise DatasetError(
+            f"Synthetic dataset setting detail={config.detail} is out of range.",
+            "Use a value from 0 (flat drawing) to 2; 1 is about what real crops show.",
+        )
     if config.cameras > MAX_CAMERAS:
         raise DatasetError(
             f"Synthetic dataset setting cameras={config.cameras} is too large: Market-1501 file "
@@ -141,6 +147,7 @@ def camera_looks(config: SynthConfig) -> dict[int, CameraLook]:
             np.random.default_rng([config.seed, _SEED_CAMERA_LOOK, c]),
             config.camera_strength,
             config.box_stretch,
+            config.detail,
         )
         for c in range(1, config.cameras + 1)
     }
