@@ -169,6 +169,7 @@ ABLATIONS: dict[str, dict] = {
     "mixstyle-bf16": {**HE_3E3, "mixstyle": 0.5, "precision": "mixed"},
     # An additive cosine margin on the true class (CosFace): people kept further apart.
     "mixstyle-margin0.25": {**HE_3E3, "mixstyle": 0.5, "margin": 0.25},
+    "mixstyle-margin0.5": {**HE_3E3, "mixstyle": 0.5, "margin": 0.5},
 }
 
 
@@ -541,7 +542,6 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     # Surface detail real crops show and flat drawing lacks: cloth folds and grain, textured
     # ground, railings (synthetic.detail).
     "detail1": {"detail": 1.0},
-    "detail0.5": {"detail": 0.5},
 }
 
 
