@@ -170,6 +170,8 @@ ABLATIONS: dict[str, dict] = {
     # An additive cosine margin on the true class (CosFace): people kept further apart.
     "mixstyle-margin0.25": {**HE_3E3, "mixstyle": 0.5, "margin": 0.25},
     "mixstyle-margin0.5": {**HE_3E3, "mixstyle": 0.5, "margin": 0.5},
+    # Two images per person, 64 people per batch: more negatives for the batch-hard triplet term.
+    "mixstyle-k2": {**HE_3E3, "mixstyle": 0.5, "images_per_identity": 2},
 }
 
 
@@ -542,6 +544,8 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     # Surface detail real crops show and flat drawing lacks: cloth folds and grain, textured
     # ground, railings (synthetic.detail).
     "detail1": {"detail": 1.0},
+    # Two images per person, 32 people per batch of 64 (more negatives for the triplet term).
+    "k2": {"images_per_identity": 2},
 }
 
 
