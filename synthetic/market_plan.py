@@ -109,7 +109,7 @@ def validate_config(config: SynthConfig) -> None:
     if not 0 <= config.detail <= 2:
         raise DatasetError(
             f"Synthetic dataset setting detail={config.detail} is out of range.",
-            "Use a value from 0 (flat drawing) to 2; 1 is about what real crops show.",
+            "Use a value from 0 (flat drawing, the default) to 2.",
         )
     if config.cameras > MAX_CAMERAS:
         raise DatasetError(
