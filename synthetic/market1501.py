@@ -164,10 +164,10 @@ def _marker(config: SynthConfig) -> dict:
 def other_settings(out_dir: str | Path, config: SynthConfig) -> str | None:
     """If `out_dir` holds a finished synthetic dataset written with settings other than
     `config`, what differs (e.g. "junk=30 recorded, 31 asked"); else None."""
-    recorded = read_json_record(Path(out_dir) / SUMMARY_FILE)
-    if recorded is None or same_settings(recorded, _marker(config)):
+    recorded, marker = read_json_record(Path(out_dir) / SUMMARY_FILE), _marker(config)
+    if recorded is None or same_settings(recorded, marker):
         return None
-    return describe_difference(recorded, _marker(config))
+    return describe_difference(recorded, marker)
 
 
 def _counts_match(out: Path, recorded: dict) -> bool:

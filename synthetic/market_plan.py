@@ -96,21 +96,18 @@ def validate_config(config: SynthConfig) -> None:
                 f"Synthetic dataset setting {name}={value} is too small{why}.",
                 f"Use {name} >= {low}.",
             )
-    if not 0 <= config.camera_strength <= 2:
-        raise DatasetError(
-            f"Synthetic dataset setting camera_strength={config.camera_strength} is out of range.",
-            "Use a value from 0 (identical cameras) to 2; 1 is the default.",
-        )
-    if not 1 <= config.box_stretch <= 2:
-        raise DatasetError(
-            f"Synthetic dataset setting box_stretch={config.box_stretch} is out of range.",
-            "Use a value from 1 (no widening) to 2.",
-        )
-    if not 0 <= config.detail <= 2:
-        raise DatasetError(
-            f"Synthetic dataset setting detail={config.detail} is out of range.",
-            "Use a value from 0 (flat drawing, the default) to 2.",
-        )
+    ranges = [
+        ("camera_strength", 0, 2, "0 (identical cameras) to 2; 1 is the default"),
+        ("box_stretch", 1, 2, "1 (no widening) to 2"),
+        ("detail", 0, 2, "0 (flat drawing, the default) to 2"),
+    ]
+    for name, low, high, meaning in ranges:
+        value = getattr(config, name)
+        if not low <= value <= high:
+            raise DatasetError(
+                f"Synthetic dataset setting {name}={value} is out of range.",
+                f"Use a value from {meaning}.",
+            )
     if config.cameras > MAX_CAMERAS:
         raise DatasetError(
             f"Synthetic dataset setting cameras={config.cameras} is too large: Market-1501 file "

@@ -35,9 +35,10 @@ def test_zero_amount_changes_nothing_and_draws_nothing():
     scene = np.full((128, 64, 3), 120.0, np.float32)
     rng = np.random.default_rng(2)
     state = rng.bit_generator.state
-    add_fabric_detail(before := person.copy(), rng, 0.0)
+    untouched = person.copy()
+    add_fabric_detail(untouched, rng, 0.0)
     add_scene_detail(scene, 70, rng, 0.0)
-    assert np.array_equal(before, person) and (scene == 120.0).all()
+    assert np.array_equal(untouched, person) and (scene == 120.0).all()
     assert rng.bit_generator.state == state  # flat datasets stay byte-identical
 
 
