@@ -7,7 +7,8 @@ downloading anything. The modules build on each other, each with one job:
 * `canvas`, `drawing`: drawing a person into a BGRA box and pasting it onto a frame;
 * `detail`: surface texture flat drawing lacks (cloth folds and grain, textured ground);
 * `cameras`: how a camera sees the world (look, backgrounds, image formation);
-* `crops`: re-id crops of people, distractors and junk as a camera records them;
+* `crops`: re-id crops of people (at times beside a neighbour), distractors and junk as a camera
+  records them;
 * `market_plan`, `market1501`: the synthetic Market-1501 dataset, planned and written;
 * `mot`: synthetic MOTChallenge sequences with ground truth and noisy detections;
 * `cli`: the `reid synth market1501` and `reid synth mot` command lines.

@@ -31,7 +31,8 @@ class CameraLook:
     people face front/back/sideways here; `background` names the scene style drawn in
     `background_colours`. `box_stretch` > 1 widens people as a detector's boxes narrower than
     the 1:2 crop do when they are resized to it. `detail` scales the surface detail
-    (`synthetic.detail`) of its scenes and of the people it sees.
+    (`synthetic.detail`) of its scenes and of the people it sees. `neighbours` is the share of
+    its crops in which part of another pedestrian stands at the side of the box.
     """
 
     gains: tuple[float, float, float]
@@ -50,6 +51,7 @@ class CameraLook:
     background_colours: tuple[Colour, ...]
     box_stretch: float = 1.0
     detail: float = 0.0
+    neighbours: float = 0.0
 
 
 _BACKGROUND_BASE = {
@@ -89,6 +91,7 @@ def random_camera_look(
     strength: float = 1.0,
     max_box_stretch: float = 1.0,
     detail: float = 0.0,
+    neighbours: float = 0.0,
 ) -> CameraLook:
     """Draw one camera's look; `strength` scales how far it departs from a neutral camera.
 
@@ -96,7 +99,7 @@ def random_camera_look(
     match the wrong person across cameras, yet hues keep their order so people stay
     recognisable. Strength 0 gives a neutral, sharp camera (the background style stays).
     `max_box_stretch` > 1 draws the camera's box stretch in [1, max_box_stretch]; `detail`
-    is passed on as the look's surface detail.
+    and `neighbours` are passed on to the look.
     """
     style = BACKGROUND_STYLES[int(rng.integers(len(BACKGROUND_STYLES)))]
     colours = _scene_colours(style, rng)
@@ -121,6 +124,7 @@ def random_camera_look(
         background_colours=colours,
         box_stretch=float(rng.uniform(1.0, max_box_stretch)) if max_box_stretch > 1 else 1.0,
         detail=float(detail),
+        neighbours=float(neighbours),
     )
 
 

@@ -8,6 +8,8 @@ junk (identity -1).
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
@@ -27,9 +29,10 @@ def render_person(
 ) -> np.ndarray:
     """A BGR uint8 `height` x `width` re-id crop of one person.
 
-    With a camera: a random pose as that camera frames people, its background, an occasional
-    occluder, then its image formation (`apply_camera`). Without one: a random pose on a plain
-    mid-grey background with no camera effects (the person as they really look).
+    With a camera: a random pose as that camera frames people, its background, as often as the
+    camera says part of a neighbouring pedestrian (behind or in front), an occasional occluder,
+    then its image formation (`apply_camera`). Without one: a random pose on a plain mid-grey
+    background with no camera effects (the person as they really look).
     """
     pose = random_pose(rng, camera)
     stretch = camera.box_stretch if camera is not None else 1.0
@@ -38,7 +41,16 @@ def render_person(
         frame = np.full((height, width, 3), 128, np.uint8)
         return composite(frame, person)
     add_fabric_detail(person, rng, camera.detail)
-    frame = composite(render_background(camera, height, width, rng), person)
+    frame = render_background(camera, height, width, rng)
+    neighbour = None
+    if camera.neighbours > 0 and rng.random() < camera.neighbours:
+        neighbour = render_neighbour(height, width, rng, camera)
+        if rng.random() < 0.5:  # behind the person
+            composite(frame, neighbour)
+            neighbour = None
+    composite(frame, person)
+    if neighbour is not None:
+        composite(frame, neighbour)
     if rng.random() < 0.08:
         occlude(frame, rng)
     return apply_camera(frame, camera, rng)
@@ -56,6 +68,22 @@ def widened_person_rgba(
     narrow = max(2, int(round(width / stretch)))
     person = render_person_rgba(appearance, height, narrow, pose)
     return cv2.resize(person, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def render_neighbour(
+    height: int, width: int, rng: np.random.Generator, camera: CameraLook
+) -> np.ndarray:
+    """Part of a stranger at the left or right edge of a person's box (BGRA): in a crowd, a
+    detector's box holds some of the people beside the one it found."""
+    pose = random_pose(rng, camera)
+    pose = dataclasses.replace(
+        pose,
+        dx=float(rng.choice([-1.0, 1.0]) * rng.uniform(0.45, 0.8)),
+        scale=pose.scale * float(rng.uniform(0.9, 1.1)),
+    )
+    stranger = widened_person_rgba(random_appearance(rng), height, width, pose, camera.box_stretch)
+    add_fabric_detail(stranger, rng, camera.detail)
+    return stranger
 
 
 def render_distractor(

@@ -148,7 +148,7 @@ def _write_here(out: Path, config: SynthConfig, chunks: list[list[ImageSpec]], b
 
 # Settings added after datasets were first written, with the value those datasets used: left out
 # of the record at that value, so a dataset written before they existed still matches.
-_LATER_SETTINGS = {"camera_strength": 1.0, "box_stretch": 1.0, "detail": 0.0}
+_LATER_SETTINGS = {"camera_strength": 1.0, "box_stretch": 1.0, "detail": 0.0, "neighbours": 0.0}
 
 
 def _marker(config: SynthConfig) -> dict:

@@ -58,6 +58,7 @@ class SynthConfig:
     camera_strength: float = 1.0  # how far cameras depart from a neutral one (0: all alike)
     box_stretch: float = 1.0  # up to this much wider: boxes narrower than 1:2, resized to 64x128
     detail: float = 0.0  # fabric folds and grain, textured scenes (synthetic.detail); 0: flat
+    neighbours: float = 0.0  # share of person crops with part of another pedestrian at a side
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def validate_config(config: SynthConfig) -> None:
         ("camera_strength", 0, 2, "0 (identical cameras) to 2; 1 is the default"),
         ("box_stretch", 1, 2, "1 (no widening) to 2"),
         ("detail", 0, 2, "0 (flat drawing, the default) to 2"),
+        ("neighbours", 0, 1, "0 (people alone, the default) to 1 (a neighbour in every crop)"),
     ]
     for name, low, high, meaning in ranges:
         value = getattr(config, name)
@@ -145,6 +147,7 @@ def camera_looks(config: SynthConfig) -> dict[int, CameraLook]:
             config.camera_strength,
             config.box_stretch,
             config.detail,
+            config.neighbours,
         )
         for c in range(1, config.cameras + 1)
     }

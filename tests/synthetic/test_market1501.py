@@ -320,7 +320,7 @@ def test_dataset_recorded_before_the_camera_settings_existed_still_matches(tmp_p
     out = tmp_path / "d"
     write_synthetic_market1501(out, TINY, progress=False)
     record = json.loads((out / "synth.json").read_text())
-    assert not {"box_stretch", "camera_strength", "detail"} & set(record["config"])
+    assert not {"box_stretch", "camera_strength", "detail", "neighbours"} & set(record["config"])
     assert write_synthetic_market1501(out, TINY, progress=False)["skipped"]
     with pytest.raises(DatasetError, match="box_stretch"):
         write_synthetic_market1501(out, SynthConfig(**{**TINY.__dict__, "box_stretch": 1.2}))
@@ -372,6 +372,7 @@ def test_unwritable_output_path_is_reported(tmp_path):
         ({"box_stretch": 0.8}, "box_stretch=0.8 is out of range"),
         ({"camera_strength": -1.0}, "camera_strength=-1.0 is out of range"),
         ({"detail": 2.5}, "detail=2.5 is out of range"),
+        ({"neighbours": 1.5}, "neighbours=1.5 is out of range"),
     ],
 )
 def test_invalid_settings_are_refused(tmp_path, change, message):
