@@ -172,6 +172,8 @@ ABLATIONS: dict[str, dict] = {
     "mixstyle-margin0.5": {**HE_3E3, "mixstyle": 0.5, "margin": 0.5},
     # Two images per person, 64 people per batch: more negatives for the batch-hard triplet term.
     "mixstyle-k2": {**HE_3E3, "mixstyle": 0.5, "images_per_identity": 2},
+    # Style noise (DSU) in MixStyle's place: statistics moved beyond the batch's own styles.
+    "he-lr3e-3-dsu": {**HE_3E3, "style_uncertainty": 0.5},
 }
 
 

@@ -125,6 +125,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="probability of mixing feature statistics between images in training (MixStyle), "
         "for cameras unlike the training ones; 0: never (default %(default)s)",
     )
+    recipe.add_argument(
+        "--style-uncertainty",
+        type=float,
+        default=defaults.style_uncertainty,
+        help="probability of moving feature statistics by noise in training (DSU), for cameras "
+        "beyond the training ones' styles; 0: never (default %(default)s)",
+    )
     tuning = parser.add_argument_group("fine-tuning")
     tuning.add_argument(
         "--init-from",
@@ -196,6 +203,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         dropout=args.dropout,
         weight_init=args.weight_init,
         mixstyle=args.mixstyle,
+        style_uncertainty=args.style_uncertainty,
         init_from=args.init_from,
         backbone_lr_scale=args.backbone_lr_scale,
     )

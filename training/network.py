@@ -151,9 +151,10 @@ def create_feature_extractor(
     return keras.Model(images, features, name="feature_extractor")
 
 
-# Where training may mix feature statistics: after the first two stages of residual blocks,
-# whose channel statistics carry the camera's style more than the person (Zhou et al. 2021).
-MIXSTYLE_AFTER = ("conv2_3_add", "conv3_3_add")
+# Where training may mix or perturb feature statistics: after the first two stages of residual
+# blocks, whose channel statistics carry the camera's style more than the person (Zhou et al.
+# 2021).
+STYLE_AFTER = ("conv2_3_add", "conv3_3_add")
 MIXSTYLE_ALPHA = 0.1
 MIXSTYLE_EPSILON = 1e-6
 
@@ -198,20 +199,69 @@ class MixStyle(layers.Layer):
         return {**super().get_config(), "probability": self.probability, "alpha": self.alpha}
 
 
-def with_mixstyle(model: keras.Model, probability: float, seed=None) -> keras.Model:
-    """A training view of `model` sharing its layers and weights, with MixStyle after the
-    layers of MIXSTYLE_AFTER. `model` itself, and so every checkpoint, export and frozen graph,
-    stays the plain network."""
-    mixers = {
-        name: MixStyle(
-            probability, seed=None if seed is None else seed + i, name=f"{name}_mixstyle"
-        )
-        for i, name in enumerate(MIXSTYLE_AFTER)
-    }
+def perturb_styles(x, mean_noise, std_noise):
+    """Feature maps x (N, H, W, C) with each image's per-channel mean and standard deviation
+    moved by `mean_noise` and `std_noise` (N, 1, 1, C) times the standard deviation of that
+    statistic over the batch."""
+    mean = ops.mean(x, axis=(1, 2), keepdims=True)
+    std = ops.sqrt(ops.var(x, axis=(1, 2), keepdims=True) + MIXSTYLE_EPSILON)
+    mean_spread = ops.sqrt(ops.var(mean, axis=0, keepdims=True) + MIXSTYLE_EPSILON)
+    std_spread = ops.sqrt(ops.var(std, axis=0, keepdims=True) + MIXSTYLE_EPSILON)
+    return (x - mean) / std * (std + std_noise * std_spread) + mean + mean_noise * mean_spread
+
+
+class StyleUncertainty(layers.Layer):
+    """Training-only style noise (DSU, Li et al., ICLR 2022): with `probability`, each image's
+    per-channel feature mean and standard deviation are moved by Gaussian noise scaled by how
+    much those statistics vary over the batch. MixStyle only interpolates between the batch's
+    styles; this also reaches beyond them, as unseen cameras lie. Identity in inference.
+    """
+
+    def __init__(self, probability: float, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.probability = float(probability)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=False):
+        if not training or self.probability <= 0:
+            return x
+        shape = (ops.shape(x)[0], 1, 1, ops.shape(x)[3])
+        mean_noise = keras.random.normal(shape, seed=self.seed_generator, dtype=x.dtype)
+        std_noise = keras.random.normal(shape, seed=self.seed_generator, dtype=x.dtype)
+        apply = keras.random.uniform((), seed=self.seed_generator) < self.probability
+        return ops.where(apply, perturb_styles(x, mean_noise, std_noise), x)
+
+    def get_config(self):
+        return {**super().get_config(), "probability": self.probability}
+
+
+def with_style_layers(
+    model: keras.Model, mixstyle: float, uncertainty: float = 0.0, seed=None
+) -> keras.Model:
+    """A training view of `model` sharing its layers and weights, with MixStyle (probability
+    `mixstyle`) then StyleUncertainty (`uncertainty`) after the layers of STYLE_AFTER; `model`
+    itself when both are 0. `model`, and so every checkpoint, export and frozen graph, stays
+    the plain network."""
+    if not mixstyle and not uncertainty:
+        return model
+
+    def styles(i: int, name: str) -> list[layers.Layer]:
+        def seed_of(offset: int):
+            return None if seed is None else seed + offset + i
+
+        chosen = [MixStyle(mixstyle, seed_of(0), name=f"{name}_mixstyle")] if mixstyle else []
+        if uncertainty:
+            dsu = StyleUncertainty(uncertainty, seed_of(len(STYLE_AFTER)), name=f"{name}_dsu")
+            chosen.append(dsu)
+        return chosen
+
+    after = {name: styles(i, name) for i, name in enumerate(STYLE_AFTER)}
 
     def call(layer, *args, **kwargs):
         out = layer(*args, **kwargs)
-        return mixers[layer.name](out) if layer.name in mixers else out
+        for style in after.get(layer.name, []):
+            out = style(out)
+        return out
 
     return keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
 

@@ -38,6 +38,7 @@ RECIPE_FLAGS = {
     "dropout": "--dropout",
     "weight_init": "--weight-init",
     "mixstyle": "--mixstyle",
+    "style_uncertainty": "--style-uncertainty",
     "backbone_lr_scale": "--backbone-lr-scale",
 }
 

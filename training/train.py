@@ -76,6 +76,7 @@ class TrainConfig:
     dropout: float = REFERENCE_DROPOUT  # rate of the network's dropout layers in training
     weight_init: str = "he"  # starting weights, training.options.WEIGHT_INITS
     mixstyle: float = 0.5  # probability of mixing feature styles between images (0: never)
+    style_uncertainty: float = 0.0  # probability of style noise (DSU) in a batch (0: never)
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
@@ -144,10 +145,14 @@ class TrainConfig:
             raise ReidError(
                 f"--dropout must lie in [0, 1), got {self.dropout}.", "Use for example 0.4."
             )
-        if not 0.0 <= self.mixstyle <= 1.0:
-            raise ReidError(
-                f"--mixstyle must lie in [0, 1], got {self.mixstyle}.", "Use for example 0.5."
-            )
+        for flag, value in (
+            ("mixstyle", self.mixstyle),
+            ("style-uncertainty", self.style_uncertainty),
+        ):
+            if not 0.0 <= value <= 1.0:
+                raise ReidError(
+                    f"--{flag} must lie in [0, 1], got {value}.", "Use for example 0.5."
+                )
         if not 0.0 <= self.warmup_fraction < 1.0 or not 0.0 <= self.label_smoothing < 1.0:
             raise ReidError(
                 "--warmup-fraction and --label-smoothing must lie in [0, 1).",
@@ -376,7 +381,7 @@ def train(config: TrainConfig, log=print) -> dict:
 
     from training import devices, distribute
     from training.heads import CosineSoftmaxHead
-    from training.network import create_feature_extractor, with_mixstyle
+    from training.network import create_feature_extractor, with_style_layers
 
     config.check()
     output_dir = Path(config.output_dir)
@@ -407,7 +412,7 @@ def train(config: TrainConfig, log=print) -> dict:
             dropout=config.dropout,
             weight_init=config.weight_init,
         )
-        styled = with_mixstyle(model, config.mixstyle, config.seed) if config.mixstyle else model
+        styled = with_style_layers(model, config.mixstyle, config.style_uncertainty, config.seed)
         head = None
         if config.uses_head():
             head = CosineSoftmaxHead(

@@ -8,14 +8,16 @@ import keras  # noqa: E402
 
 from training.network import (  # noqa: E402
     FEATURE_DIM,
-    MIXSTYLE_AFTER,
     MIXSTYLE_EPSILON,
     REFERENCE_PARAMETER_COUNT,
+    STYLE_AFTER,
     MixStyle,
+    StyleUncertainty,
     create_feature_extractor,
     mix_styles,
+    perturb_styles,
     reference_variable_map,
-    with_mixstyle,
+    with_style_layers,
 )
 
 
@@ -128,12 +130,55 @@ def test_mixstyle_changes_training_features_only_and_shares_the_network():
     np.testing.assert_array_equal(MixStyle(0.0)(x, training=True).numpy(), x.numpy())
 
     model = create_feature_extractor(weight_init="he")
-    view = with_mixstyle(model, 0.5, seed=1)
+    assert with_style_layers(model, 0.0, 0.0) is model
+    view = with_style_layers(model, 0.5, seed=1)
     assert [w is v for w, v in zip(model.weights, view.weights, strict=True)] == [True] * len(
         model.weights
     )
     mixers = [layer.name for layer in view.layers if isinstance(layer, MixStyle)]
-    assert mixers == [f"{name}_mixstyle" for name in MIXSTYLE_AFTER]
+    assert mixers == [f"{name}_mixstyle" for name in STYLE_AFTER]
     assert not any(isinstance(layer, MixStyle) for layer in model.layers)
+    images = np.random.default_rng(0).uniform(0, 1, (4, 128, 64, 3)).astype("float32")
+    np.testing.assert_allclose(view(images, training=False), model(images, training=False))
+
+
+def test_perturb_styles_against_numpy():
+    rng = np.random.default_rng(7)
+    x = rng.normal(1.0, 2.0, (4, 5, 3, 2)).astype("float32")
+    mean_noise = rng.normal(size=(4, 1, 1, 2)).astype("float32")
+    std_noise = rng.normal(size=(4, 1, 1, 2)).astype("float32")
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    std = np.sqrt(x.var(axis=(1, 2), keepdims=True) + MIXSTYLE_EPSILON)
+    mean_spread = np.sqrt(mean.var(axis=0, keepdims=True) + MIXSTYLE_EPSILON)
+    std_spread = np.sqrt(std.var(axis=0, keepdims=True) + MIXSTYLE_EPSILON)
+    expected = (x - mean) / std * (std + std_noise * std_spread) + mean + mean_noise * mean_spread
+    got = perturb_styles(tf.constant(x), tf.constant(mean_noise), tf.constant(std_noise)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    zero = np.zeros_like(mean_noise)
+    unchanged = perturb_styles(tf.constant(x), tf.constant(zero), tf.constant(zero)).numpy()
+    np.testing.assert_allclose(unchanged, x, rtol=1e-4, atol=1e-4)
+
+
+def test_style_uncertainty_changes_training_features_only_and_follows_mixstyle():
+    x = tf.random.stateless_normal((8, 6, 4, 3), (4, 5))
+    always = StyleUncertainty(1.0, seed=3)
+    np.testing.assert_array_equal(always(x, training=False).numpy(), x.numpy())
+    moved = always(x, training=True).numpy()
+    assert not np.allclose(moved, x.numpy())
+
+    # Each image keeps its pattern: only its per-channel mean and spread change.
+    def normalise(a):
+        return (a - a.mean(axis=(1, 2), keepdims=True)) / a.std(axis=(1, 2), keepdims=True)
+
+    np.testing.assert_allclose(normalise(moved), normalise(x.numpy()), atol=1e-3)
+    np.testing.assert_array_equal(StyleUncertainty(0.0)(x, training=True).numpy(), x.numpy())
+
+    model = create_feature_extractor(weight_init="he")
+    view = with_style_layers(model, 0.5, 0.5, seed=1)
+    names = [layer.name for layer in view.layers if isinstance(layer, MixStyle | StyleUncertainty)]
+    assert names == [f"{name}_{kind}" for name in STYLE_AFTER for kind in ("mixstyle", "dsu")]
+    alone = with_style_layers(model, 0.0, 0.5, seed=1)
+    assert not any(isinstance(layer, MixStyle) for layer in alone.layers)
+    assert len(view.weights) == len(model.weights)
     images = np.random.default_rng(0).uniform(0, 1, (4, 128, 64, 3)).astype("float32")
     np.testing.assert_allclose(view(images, training=False), model(images, training=False))

@@ -148,17 +148,21 @@ def test_unknown_weight_init_is_refused(small_market, tmp_path):
         config.check()
 
 
-def test_mixstyle_training_writes_checkpoints_of_the_plain_network(small_market, tmp_path):
+def test_style_layers_train_and_write_checkpoints_of_the_plain_network(small_market, tmp_path):
     from training.checkpoints import load_network, resolve_checkpoint
 
     run = tmp_path / "run"
-    summary = train(_config(small_market, run, steps=2, mixstyle=1.0, weight_init="he"))
+    config = _config(small_market, run, steps=2, mixstyle=1.0, style_uncertainty=1.0)
+    summary = train(config)
     assert summary["steps"] == 2 and summary["loss"] == summary["loss"]  # finite, not NaN
-    assert json.loads((run / "config.json").read_text())["config"]["mixstyle"] == 1.0
+    recorded = json.loads((run / "config.json").read_text())["config"]
+    assert recorded["mixstyle"] == recorded["style_uncertainty"] == 1.0
     network = load_network(resolve_checkpoint(str(run)))  # checks every variable matched
-    assert not [layer for layer in network.layers if "mixstyle" in layer.name]
+    assert not [layer for layer in network.layers if layer.name.endswith(("mixstyle", "dsu"))]
     with pytest.raises(ReidError, match=r"--mixstyle must lie in \[0, 1\]"):
         _config(small_market, run, mixstyle=1.5).check()
+    with pytest.raises(ReidError, match=r"--style-uncertainty must lie in \[0, 1\]"):
+        _config(small_market, run, style_uncertainty=-0.1).check()
 
 
 def test_rerun_under_other_defaults_names_the_flags_that_resume_the_run(
