@@ -11,19 +11,16 @@ A run directory holds everything a run writes:
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import signal
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.atomic import write_json_atomic
 from core.errors import ReidError
-from core.io import timestamp
 from training.options import (
     LOSSES,
     LR_SCHEDULES,
@@ -31,7 +28,7 @@ from training.options import (
     WEIGHT_INITS,
     parse_augmentations,
 )
-from training.resume import check_resume
+from training.run_record import write_config, write_record
 from training.validation import VALIDATIONS
 
 STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -191,21 +188,6 @@ class StopRequest:
     @property
     def requested(self) -> bool:
         return self.signal is not None
-
-
-def library_versions() -> dict:
-    import cv2
-    import keras
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "opencv": cv2.__version__,
-        "platform": platform.platform(),
-    }
 
 
 def _format_eta(seconds: float) -> str:
@@ -450,7 +432,7 @@ def train(config: TrainConfig, log=print) -> dict:
     save_dir = checkpoint_dir if chief else output_dir / f".worker-{topology.worker_index}"
     manager = tf.train.CheckpointManager(checkpoint, save_dir, max_to_keep=config.keep_checkpoints)
     if chief:
-        _write_config(output_dir, config, plan, len(classes), topology, mix, init_source)
+        write_config(output_dir, config, plan, len(classes), topology, mix, init_source)
 
     summary_path = output_dir / "summary.json"
     if int(step.numpy()) >= config.steps and summary_path.exists():
@@ -504,7 +486,7 @@ def train(config: TrainConfig, log=print) -> dict:
                 record.update(step=current, validation_rank1=rank1)
                 log(f"step {current}: validation rank-1 {rank1:.3f}")
             if record and chief:
-                _write_record(summary_writer, metrics, record)
+                write_record(summary_writer, metrics, record)
             if current % config.checkpoint_every == 0:
                 manager.save(checkpoint_number=current)
             if stop.requested:
@@ -550,48 +532,3 @@ def train(config: TrainConfig, log=print) -> dict:
 
 def _silent(message: str) -> None:
     """The log of non-chief workers: they train, the chief reports."""
-
-
-def _write_record(summary_writer, metrics, record: dict) -> None:
-    """One logged step to TensorBoard and to metrics.jsonl."""
-    import tensorflow as tf
-
-    with summary_writer.as_default():
-        for name, value in record.items():
-            if name != "step" and np.isfinite(value):
-                tf.summary.scalar(name, value, step=record["step"])
-    metrics.write(json.dumps(record) + "\n")
-    metrics.flush()
-
-
-def _write_config(
-    output_dir: Path, config: TrainConfig, plan, num_classes: int, topology, mix, init_source
-) -> None:
-    """Record the run's configuration; a resumed run keeps the first record as history."""
-    record = {
-        "config": json.loads(json.dumps(asdict(config))),
-        "datasets": mix,
-        "bn_momentum": config.resolved_bn_momentum(),
-        "num_classes": num_classes,
-        "device": asdict(plan),
-        "distribution": {
-            "strategy": topology.name,
-            "replicas": topology.replicas,
-            "workers": topology.num_workers,
-        },
-        "versions": library_versions(),
-        "command": sys.argv,
-        "started": timestamp(),
-    }
-    if init_source is not None:
-        record["initialised_from"] = {
-            "checkpoint": str(Path(init_source.prefix).resolve()),
-            "kind": init_source.kind,
-        }
-    path = output_dir / "config.json"
-    if path.exists():
-        previous = json.loads(path.read_text())
-        record.setdefault("initialised_from", previous.get("initialised_from"))
-        check_resume(output_dir, previous.get("config", {}), record["config"])
-        record["previous_starts"] = previous.get("previous_starts", []) + [previous.get("started")]
-    write_json_atomic(path, record)
