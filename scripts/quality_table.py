@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from core.atomic import write_bytes_atomic, write_json_atomic
-from training.options import REFERENCE_DROPOUT
+from training.resume import BEFORE_FIELD_EXISTED
 from training.train import TrainConfig
 
 # TrainConfig fields that are not the recipe: where, how long, how often to log.
@@ -22,15 +22,6 @@ NOT_RECIPE = {
     "validate_every", "checkpoint_every", "log_every", "keep_checkpoints", "strategy",
     "cpu_replicas",
 }  # fmt: skip
-# What rows measured before a field existed ran with.
-BEFORE_FIELD_EXISTED = {
-    "validation": "held-out",
-    "dropout": REFERENCE_DROPOUT,
-    "weight_init": "reference",
-    "mixstyle": 0.0,
-    "init_from": None,
-    "backbone_lr_scale": 1.0,
-}
 # Values since renamed: validation "auto" used the test split of a dataset that ships one, as
 # every dataset here does.
 RENAMED_VALUES = {("validation", "auto"): "test-split"}

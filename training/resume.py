@@ -11,6 +11,7 @@ logging cadence may change.
 from __future__ import annotations
 
 from core.errors import ReidError
+from training.options import REFERENCE_DROPOUT
 
 # A different value here is another run: other classes, batches or meaning of validation.
 SHAPING_SETTINGS = (
@@ -40,6 +41,19 @@ RECIPE_FLAGS = {
     "mixstyle": "--mixstyle",
     "style_uncertainty": "--style-uncertainty",
     "backbone_lr_scale": "--backbone-lr-scale",
+}
+
+
+# What runs recorded before a field existed ran with, where that differs from the field's first
+# default or matters to resuming; other fields a record lacks are not compared.
+BEFORE_FIELD_EXISTED = {
+    "validation": "held-out",
+    "dropout": REFERENCE_DROPOUT,
+    "weight_init": "reference",
+    "mixstyle": 0.0,
+    "style_uncertainty": 0.0,
+    "init_from": None,
+    "backbone_lr_scale": 1.0,
 }
 
 
@@ -77,7 +91,7 @@ def flag_for(key: str, value) -> str:
 def check_resume(run_dir, recorded: dict, requested: dict) -> None:
     """Raise ResumeMismatch unless `requested` (a TrainConfig as a dict) continues the `recorded`
     configuration of the run in `run_dir`."""
-    recorded = {"validation": "held-out", **recorded}  # runs from before the test-split protocol
+    recorded = {**BEFORE_FIELD_EXISTED, **recorded}
     for key in SHAPING_SETTINGS:
         if key in recorded and recorded[key] != requested[key]:
             raise ResumeMismatch(

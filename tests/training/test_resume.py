@@ -16,6 +16,9 @@ RECORDED = {
     "lr": 0.001,
     "weight_init": "reference",
     "mixstyle": 0.0,
+    "style_uncertainty": 0.0,
+    "dropout": 0.4,
+    "backbone_lr_scale": 1.0,
     "augmentations": "flip",
     "fixed_kappa": None,
 }
@@ -51,6 +54,13 @@ def test_runs_from_before_the_validation_setting_count_as_held_out():
     old = {k: v for k, v in RECORDED.items() if k != "validation"}
     with pytest.raises(ReidError, match="validation='held-out'"):
         check_resume("runs/x", old, {**RECORDED, "validation": "test-split"})
+
+
+def test_runs_from_before_style_noise_count_as_without_it():
+    old = {k: v for k, v in RECORDED.items() if k not in ("mixstyle", "style_uncertainty")}
+    check_resume("runs/x", old, RECORDED)
+    with pytest.raises(ReidError, match="--style-uncertainty 0.0"):
+        check_resume("runs/x", old, {**RECORDED, "style_uncertainty": 0.5})
 
 
 @pytest.mark.parametrize(
