@@ -156,7 +156,7 @@ def create_feature_extractor(
 # 2021).
 STYLE_AFTER = ("conv2_3_add", "conv3_3_add")
 MIXSTYLE_ALPHA = 0.1
-MIXSTYLE_EPSILON = 1e-6
+STYLE_EPSILON = 1e-6
 
 
 def mix_styles(x, weight, order):
@@ -164,7 +164,7 @@ def mix_styles(x, weight, order):
     replaced by weight[i] * its own + (1 - weight[i]) * those of image order[i]. The statistics
     pass no gradient, as in the paper: the network learns to ignore style, not to change it."""
     mean = ops.stop_gradient(ops.mean(x, axis=(1, 2), keepdims=True))
-    std = ops.stop_gradient(ops.sqrt(ops.var(x, axis=(1, 2), keepdims=True) + MIXSTYLE_EPSILON))
+    std = ops.stop_gradient(ops.sqrt(ops.var(x, axis=(1, 2), keepdims=True) + STYLE_EPSILON))
     weight = ops.reshape(weight, (-1, 1, 1, 1))
     mixed_mean = weight * mean + (1 - weight) * ops.take(mean, order, axis=0)
     mixed_std = weight * std + (1 - weight) * ops.take(std, order, axis=0)
@@ -204,9 +204,9 @@ def perturb_styles(x, mean_noise, std_noise):
     moved by `mean_noise` and `std_noise` (N, 1, 1, C) times the standard deviation of that
     statistic over the batch."""
     mean = ops.mean(x, axis=(1, 2), keepdims=True)
-    std = ops.sqrt(ops.var(x, axis=(1, 2), keepdims=True) + MIXSTYLE_EPSILON)
-    mean_spread = ops.sqrt(ops.var(mean, axis=0, keepdims=True) + MIXSTYLE_EPSILON)
-    std_spread = ops.sqrt(ops.var(std, axis=0, keepdims=True) + MIXSTYLE_EPSILON)
+    std = ops.sqrt(ops.var(x, axis=(1, 2), keepdims=True) + STYLE_EPSILON)
+    mean_spread = ops.sqrt(ops.var(mean, axis=0, keepdims=True) + STYLE_EPSILON)
+    std_spread = ops.sqrt(ops.var(std, axis=0, keepdims=True) + STYLE_EPSILON)
     return (x - mean) / std * (std + std_noise * std_spread) + mean + mean_noise * mean_spread
 
 
@@ -245,14 +245,16 @@ def with_style_layers(
     if not mixstyle and not uncertainty:
         return model
 
-    def styles(i: int, name: str) -> list[layers.Layer]:
-        def seed_of(offset: int):
-            return None if seed is None else seed + offset + i
+    def seeded(offset: int):
+        return None if seed is None else seed + offset
 
-        chosen = [MixStyle(mixstyle, seed_of(0), name=f"{name}_mixstyle")] if mixstyle else []
+    def styles(i: int, name: str) -> list[layers.Layer]:
+        chosen = []
+        if mixstyle:
+            chosen.append(MixStyle(mixstyle, seeded(i), name=f"{name}_mixstyle"))
         if uncertainty:
-            dsu = StyleUncertainty(uncertainty, seed_of(len(STYLE_AFTER)), name=f"{name}_dsu")
-            chosen.append(dsu)
+            after_mixers = len(STYLE_AFTER) + i
+            chosen.append(StyleUncertainty(uncertainty, seeded(after_mixers), name=f"{name}_dsu"))
         return chosen
 
     after = {name: styles(i, name) for i, name in enumerate(STYLE_AFTER)}

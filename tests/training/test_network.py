@@ -8,9 +8,9 @@ import keras  # noqa: E402
 
 from training.network import (  # noqa: E402
     FEATURE_DIM,
-    MIXSTYLE_EPSILON,
     REFERENCE_PARAMETER_COUNT,
     STYLE_AFTER,
+    STYLE_EPSILON,
     MixStyle,
     StyleUncertainty,
     create_feature_extractor,
@@ -112,7 +112,7 @@ def test_mix_styles_against_numpy():
     weight = np.array([1.0, 0.3, 0.0, 0.8], "float32")
     order = np.array([2, 0, 3, 1])
     mean = x.mean(axis=(1, 2), keepdims=True)
-    std = np.sqrt(x.var(axis=(1, 2), keepdims=True) + MIXSTYLE_EPSILON)
+    std = np.sqrt(x.var(axis=(1, 2), keepdims=True) + STYLE_EPSILON)
     w = weight[:, None, None, None]
     expected = (x - mean) / std * (w * std + (1 - w) * std[order]) + (
         w * mean + (1 - w) * mean[order]
@@ -148,9 +148,9 @@ def test_perturb_styles_against_numpy():
     mean_noise = rng.normal(size=(4, 1, 1, 2)).astype("float32")
     std_noise = rng.normal(size=(4, 1, 1, 2)).astype("float32")
     mean = x.mean(axis=(1, 2), keepdims=True)
-    std = np.sqrt(x.var(axis=(1, 2), keepdims=True) + MIXSTYLE_EPSILON)
-    mean_spread = np.sqrt(mean.var(axis=0, keepdims=True) + MIXSTYLE_EPSILON)
-    std_spread = np.sqrt(std.var(axis=0, keepdims=True) + MIXSTYLE_EPSILON)
+    std = np.sqrt(x.var(axis=(1, 2), keepdims=True) + STYLE_EPSILON)
+    mean_spread = np.sqrt(mean.var(axis=0, keepdims=True) + STYLE_EPSILON)
+    std_spread = np.sqrt(std.var(axis=0, keepdims=True) + STYLE_EPSILON)
     expected = (x - mean) / std * (std + std_noise * std_spread) + mean + mean_noise * mean_spread
     got = perturb_styles(tf.constant(x), tf.constant(mean_noise), tf.constant(std_noise)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
