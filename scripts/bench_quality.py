@@ -174,6 +174,8 @@ ABLATIONS: dict[str, dict] = {
     "mixstyle-k2": {**HE_3E3, "mixstyle": 0.5, "images_per_identity": 2},
     # Style noise (DSU) in MixStyle's place: statistics moved beyond the batch's own styles.
     "he-lr3e-3-dsu": {**HE_3E3, "style_uncertainty": 0.5},
+    # Batches of look-alike people (groups of 4 the classifier confuses): harder triplets.
+    "mixstyle-look-alikes3": {**HE_3E3, "mixstyle": 0.5, "look_alikes": 3},
 }
 
 
@@ -553,6 +555,8 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     "box-stretch-1.5": {"box_stretch": 1.5},
     # Half the crops hold part of a neighbouring pedestrian at a side, as crowds put in boxes.
     "neighbours0.5": {"neighbours": 0.5},
+    # Batches of look-alike people (groups of 4 the classifier confuses): harder triplets.
+    "look-alikes3": {"look_alikes": 3},
 }
 
 

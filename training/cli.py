@@ -132,6 +132,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="probability of moving feature statistics by noise in training (DSU), for cameras "
         "beyond the training ones' styles; 0: never (default %(default)s)",
     )
+    recipe.add_argument(
+        "--look-alikes",
+        type=int,
+        default=defaults.look_alikes,
+        metavar="N",
+        help="build batches from groups of similar people: each of a batch's seed identities "
+        "brings the N the classifier finds nearest it, so the triplet term meets hard "
+        "negatives; 0: random people (default %(default)s)",
+    )
     tuning = parser.add_argument_group("fine-tuning")
     tuning.add_argument(
         "--init-from",
@@ -204,6 +213,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         weight_init=args.weight_init,
         mixstyle=args.mixstyle,
         style_uncertainty=args.style_uncertainty,
+        look_alikes=args.look_alikes,
         init_from=args.init_from,
         backbone_lr_scale=args.backbone_lr_scale,
     )

@@ -40,6 +40,7 @@ RECIPE_FLAGS = {
     "weight_init": "--weight-init",
     "mixstyle": "--mixstyle",
     "style_uncertainty": "--style-uncertainty",
+    "look_alikes": "--look-alikes",
     "backbone_lr_scale": "--backbone-lr-scale",
 }
 
@@ -52,6 +53,7 @@ BEFORE_FIELD_EXISTED = {
     "weight_init": "reference",
     "mixstyle": 0.0,
     "style_uncertainty": 0.0,
+    "look_alikes": 0,
     "init_from": None,
     "backbone_lr_scale": 1.0,
 }

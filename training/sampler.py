@@ -120,3 +120,6 @@ class IdentityBalancedSampler:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.iterate(0)
+
+    def close(self) -> None:
+        """Nothing to release: batches depend on the seed and step alone."""

@@ -10,6 +10,7 @@ A run directory holds everything a run writes:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
@@ -21,6 +22,7 @@ import numpy as np
 
 from core.atomic import write_json_atomic
 from core.errors import ReidError
+from training.look_alikes import REFRESH_EVERY, LookAlikeSampler
 from training.options import (
     LOSSES,
     LR_SCHEDULES,
@@ -74,6 +76,7 @@ class TrainConfig:
     weight_init: str = "he"  # starting weights, training.options.WEIGHT_INITS
     mixstyle: float = 0.5  # probability of mixing feature styles between images (0: never)
     style_uncertainty: float = 0.0  # probability of style noise (DSU) in a batch (0: never)
+    look_alikes: int = 0  # people each seed brings into a batch (training.look_alikes; 0: random)
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
@@ -150,6 +153,12 @@ class TrainConfig:
                 raise ReidError(
                     f"--{flag} must lie in [0, 1], got {value}.", "Use for example 0.5."
                 )
+        if self.look_alikes < 0 or (self.look_alikes and not self.uses_head()):
+            raise ReidError(
+                f"--look-alikes {self.look_alikes} needs a value >= 0 and a cosine-softmax loss "
+                "(the look-alikes come from its class vectors).",
+                "Use --look-alikes 0, or a loss with the cosine-softmax term.",
+            )
         if not 0.0 <= self.warmup_fraction < 1.0 or not 0.0 <= self.label_smoothing < 1.0:
             raise ReidError(
                 "--warmup-fraction and --label-smoothing must lie in [0, 1).",
@@ -222,9 +231,13 @@ def _prepare_data(config: TrainConfig, log):
         shown = ", ".join(Path(p).name for p in everything.skipped[:3])
         log(f"Skipped {len(everything.skipped)} unreadable images ({shown}, ...).")
     labels, classes = class_indices(train_set.identities)
-    sampler = IdentityBalancedSampler(
+    sampler_args = (
         train_set.identities, config.identities_per_batch, config.images_per_identity, config.seed
-    )
+    )  # fmt: skip
+    if config.look_alikes:
+        sampler = LookAlikeSampler(*sampler_args, look_alikes=config.look_alikes)
+    else:
+        sampler = IdentityBalancedSampler(*sampler_args)
     return train_set, validation, labels, classes, sampler, mix
 
 
@@ -406,6 +419,12 @@ def train(config: TrainConfig, log=print) -> dict:
             )
         if head is not None:
             head.build((None, model.output.shape[-1]))
+        # The class vectors the current look-alike table came from, kept for resuming.
+        look_alike_vectors = None
+        if config.look_alikes:
+            look_alike_vectors = tf.Variable(
+                tf.identity(head.mean_vectors), trainable=False, name="look_alike_vectors"
+            )
         optimizers = _make_optimizers(config, model, head, plan)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizers[0][0])
@@ -413,6 +432,8 @@ def train(config: TrainConfig, log=print) -> dict:
         checkpoint.head = head
     if len(optimizers) > 1:
         checkpoint.head_optimizer = optimizers[1][0]
+    if look_alike_vectors is not None:
+        checkpoint.look_alike_vectors = look_alike_vectors
     checkpoint_dir = output_dir / "checkpoints"
     init_source = None
     if manager_latest := tf.train.latest_checkpoint(checkpoint_dir):
@@ -447,6 +468,8 @@ def train(config: TrainConfig, log=print) -> dict:
         initial_rank1 = validation_rank1()
         log(f"Untrained network: validation rank-1 {initial_rank1:.3f}")
 
+    if look_alike_vectors is not None and start_step % REFRESH_EVERY:
+        sampler.publish(start_step, look_alike_vectors.numpy(), classes)
     batches = _batches(config, train_set, labels, sampler, start_step, topology)
     summary_writer = tf.summary.create_file_writer(str(output_dir / "logs")) if chief else None
     metrics = (output_dir / "metrics.jsonl").open("a") if chief else None
@@ -456,8 +479,11 @@ def train(config: TrainConfig, log=print) -> dict:
     images_per_second = 0.0
     run_start = time.perf_counter()
     trained_images = 0
-    with StopRequest() as stop:
+    with StopRequest() as stop, contextlib.closing(sampler):
         while int(step.numpy()) < config.steps:
+            if look_alike_vectors is not None and int(step.numpy()) % REFRESH_EVERY == 0:
+                look_alike_vectors.assign(head.mean_vectors)
+                sampler.publish(int(step.numpy()), look_alike_vectors.numpy(), classes)
             loss, accuracy = train_step(batches)
             current = int(step.numpy())
             window_images += config.batch_size

@@ -17,6 +17,7 @@ RECORDED = {
     "weight_init": "reference",
     "mixstyle": 0.0,
     "style_uncertainty": 0.0,
+    "look_alikes": 0,
     "dropout": 0.4,
     "backbone_lr_scale": 1.0,
     "augmentations": "flip",
