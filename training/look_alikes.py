@@ -51,21 +51,12 @@ def nearest_identities(class_vectors: np.ndarray, count: int) -> np.ndarray:
 class LookAlikeSampler(IdentityBalancedSampler):
     """P x K batches of seed identities and their look-alikes (see the module docstring).
 
-    identities: the label of every image (<= 0: never sampled).
-    identities_per_batch, images_per_identity: P and K.
-    seed: the run's seed.
+    args, kwargs: those of IdentityBalancedSampler (labels, P, K, seed).
     look_alikes: identities each seed brings (>= 1); groups hold look_alikes + 1 people.
     """
 
-    def __init__(
-        self,
-        identities: np.ndarray,
-        identities_per_batch: int = 32,
-        images_per_identity: int = 4,
-        seed: int = 0,
-        look_alikes: int = 3,
-    ):
-        super().__init__(identities, identities_per_batch, images_per_identity, seed)
+    def __init__(self, *args, look_alikes: int = 3, **kwargs):
+        super().__init__(*args, **kwargs)
         if look_alikes < 1:
             raise ValueError("look_alikes must be >= 1")
         self.look_alikes = int(look_alikes)
