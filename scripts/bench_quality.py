@@ -34,6 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from benchlib import describe_machine  # noqa: E402
+from quality_ablations import ABLATIONS, SYNTHETIC_ABLATIONS  # noqa: E402
 from quality_table import (  # noqa: E402
     ablation_table,
     compare_rows,
@@ -47,157 +48,18 @@ from core.native_logs import filter_native_stderr  # noqa: E402
 from synthetic.market1501 import SynthConfig  # noqa: E402
 from training.train import TrainConfig  # noqa: E402
 
-# The reference implementation's recipe, as `reid train` ran before these defaults.
-REFERENCE = {
-    "weight_init": "reference",
-    "lr": 1e-3,
-    "mixstyle": 0.0,
-    "augmentations": "flip",
-    "initial_kappa": None,
-    "fixed_kappa": None,
-    "margin": 0.0,
-    "label_smoothing": 0.0,
-    "lr_schedule": "constant",
-    "warmup_fraction": 0.0,
-    "loss": "cosine-softmax",
-    "weight_decay": 1e-8,
-    "precision": "fp32",
-    "validation": "held-out",
-}
-SCALED = {**REFERENCE, "fixed_kappa": 16.0, "lr_schedule": "cosine", "warmup_fraction": 0.1,
-          "label_smoothing": 0.1}  # fmt: skip
-ALL_AUGMENTATIONS = "flip,scale,pad-crop,color-jitter,blur,erasing"
-HE_3E3 = {"weight_init": "he", "lr": 3e-3, "mixstyle": 0.0}
-
-# name -> TrainConfig fields that differ from the defaults of `reid train`. The rows built on
-# REFERENCE spell every recipe field out, so they mean the same whatever the defaults become.
-ABLATIONS: dict[str, dict] = {
-    "default": {},
-    # Validate on CUHK03's test split and train on all 743 identities (not adopted).
-    "test-split-validation": {"validation": "test-split"},
-    "reference": REFERENCE,
-    "reference-kappa10": {**REFERENCE, "initial_kappa": 10.0},
-    "reference-cosine": {**REFERENCE, "lr_schedule": "cosine", "warmup_fraction": 0.1},
-    # The first candidate defaults: fixed scale, smoothing, BoT augmentations, no triplet term.
-    "fixed16-ls-padcrop-erasing": {
-        **SCALED,
-        "augmentations": "flip,pad-crop,erasing",
-    },
-    "reference-cosine-triplet": {
-        **REFERENCE,
-        "lr_schedule": "cosine",
-        "warmup_fraction": 0.1,
-        "loss": "cosine-softmax+triplet",
-    },
-    "reference-cosine-triplet-padcrop-erasing": {
-        **REFERENCE,
-        "lr_schedule": "cosine",
-        "warmup_fraction": 0.1,
-        "loss": "cosine-softmax+triplet",
-        "augmentations": "flip,pad-crop,erasing",
-    },
-    "reference-cosine-kappa4": {
-        **REFERENCE,
-        "lr_schedule": "cosine",
-        "warmup_fraction": 0.1,
-        "initial_kappa": 4.0,
-    },
-    "reference-cosine-padcrop-erasing": {
-        **REFERENCE,
-        "lr_schedule": "cosine",
-        "warmup_fraction": 0.1,
-        "augmentations": "flip,pad-crop,erasing",
-    },
-    "default-bf16": {"precision": "mixed"},
-    "default-flip-only": {"augmentations": "flip"},
-    "default-learned-kappa": {"fixed_kappa": None},
-    "default-all-augment": {"augmentations": ALL_AUGMENTATIONS},
-    "default-triplet": {"loss": "cosine-softmax+triplet"},
-    # Screens of the new defaults for generalisation to unseen cameras.
-    "default-color-jitter": {"augmentations": "flip,color-jitter"},
-    "default-padcrop": {"augmentations": "flip,pad-crop"},
-    "default-erasing": {"augmentations": "flip,erasing"},
-    "default-wd5e-4": {"weight_decay": 5e-4},
-    "default-lr3e-3": {"lr": 3e-3},
-    # The learned scale starts at softplus(0) = 0.69 and ends near 1.3: the softmax term is weak.
-    "default-kappa10": {"initial_kappa": 10.0},
-    # 16 people x 8 images per batch: each person seen twice as often, half as many per batch.
-    "default-k8": {"images_per_identity": 8},
-    # Padding + random crop and random erasing together, at the full budget (the BoT pair).
-    "default-padcrop-erasing": {"augmentations": "flip,pad-crop,erasing"},
-    # ... with zoom too: CUHK03's test crops are tighter boxes than its training crops.
-    "default-scale-padcrop-erasing": {"augmentations": "flip,scale,pad-crop,erasing"},
-    # Every regulariser tried so far cost fitting in this budget: less dropout than 0.4.
-    "default-dropout0.1": {"dropout": 0.1},
-    # Validation rank-1 dips at the peak rate and rises in the decay: a lower peak (BoT's 3.5e-4).
-    "default-lr5e-4": {"lr": 5e-4},
-    # The softmax term stays gentle (scale near 1); the triplet term does the separating.
-    "default-triplet2": {"triplet_weight": 2.0},
-    # ... and no softmax term at all: batch-hard triplet alone (Hermans et al. train from scratch).
-    "default-triplet-only": {"loss": "triplet"},
-    # Adam moves each weight by about the rate per step: at the reference's 1e-3 starting scale
-    # that is a large share of every kernel, every step. He's fan-in scale instead.
-    "default-he-init": {"weight_init": "he"},
-    # At He's scale the same rate turns the kernels ~7x more slowly late in the run: a higher one.
-    "default-he-init-lr3e-3": {"weight_init": "he", "lr": 3e-3},
-    # That recipe fits the training people in the budget (98% against 77%): regularise it.
-    "default-he-init-lr3e-3-padcrop-erasing": {
-        "weight_init": "he",
-        "lr": 3e-3,
-        "augmentations": "flip,pad-crop,erasing",
-    },
-    "default-he-init-lr3e-3-ls0.1": {"weight_init": "he", "lr": 3e-3, "label_smoothing": 0.1},
-    # CUHK03's training crops, ~107 x 302, are shrunk bilinearly (aliased, sharp: Laplacian
-    # variance ~4,500); CUHK03-extra ships smoothly pre-resized to 64 x 128 (~2,600).
-    "default-blur": {"augmentations": "flip,blur"},
-    # CUHK03's camera pairs disagree on colour: one crop in ten in grey.
-    "default-grayscale": {"augmentations": "flip,grayscale"},
-    # New cameras differ in exposure, tone curve and white balance (CUHK03-extra's pairs more than
-    # the training pair), and some see people smaller or softer: screened on He's steadier init.
-    "he-lr3e-3-exposure": {**HE_3E3, "augmentations": "flip,exposure"},
-    "he-lr3e-3-resolution": {**HE_3E3, "augmentations": "flip,resolution"},
-    # Mixing feature statistics between images in training (MixStyle, p = 0.5); then today's
-    # defaults with a larger starting scale, a higher rate, weight decay, random erasing.
-    "he-lr3e-3-mixstyle": {**HE_3E3, "mixstyle": 0.5},
-    "mixstyle-kappa10": {**HE_3E3, "mixstyle": 0.5, "initial_kappa": 10.0},
-    "mixstyle-lr6e-3": {**HE_3E3, "mixstyle": 0.5, "lr": 6e-3},
-    "mixstyle-wd5e-4": {**HE_3E3, "mixstyle": 0.5, "weight_decay": 5e-4},
-    "mixstyle-erasing": {**HE_3E3, "mixstyle": 0.5, "augmentations": "flip,erasing"},
-    # CUHK03's test crops are tighter than its training crops (detector boxes): zoom in.
-    "mixstyle-scale": {**HE_3E3, "mixstyle": 0.5, "augmentations": "flip,scale"},
-    # bfloat16 compute (--precision mixed), 1.13x fp32's speed here (docs/performance).
-    "mixstyle-bf16": {**HE_3E3, "mixstyle": 0.5, "precision": "mixed"},
-    # An additive cosine margin on the true class (CosFace): people kept further apart.
-    "mixstyle-margin0.25": {**HE_3E3, "mixstyle": 0.5, "margin": 0.25},
-    "mixstyle-margin0.5": {**HE_3E3, "mixstyle": 0.5, "margin": 0.5},
-    # Two images per person, 64 people per batch: more negatives for the batch-hard triplet term.
-    "mixstyle-k2": {**HE_3E3, "mixstyle": 0.5, "images_per_identity": 2},
-    # Style noise (DSU) in MixStyle's place: statistics moved beyond the batch's own styles.
-    "he-lr3e-3-dsu": {**HE_3E3, "style_uncertainty": 0.5},
-    # Batches of look-alike people (groups of 4 the classifier confuses): harder triplets.
-    "mixstyle-look-alikes3": {**HE_3E3, "mixstyle": 0.5, "look_alikes": 3},
-}
-
-
-# The defaults of `reid train` until MixStyle on He's starting weights replaced them: the rows
-# "default-*" named above were measured as changes of these, and keep that meaning.
-PREVIOUS_DEFAULTS = {"weight_init": "reference", "lr": 1e-3, "mixstyle": 0.0}
-ABLATIONS["previous-default"] = {}
-ABLATIONS.update(
-    {
-        name: {**PREVIOUS_DEFAULTS, **changes}
-        for name, changes in ABLATIONS.items()
-        if name.startswith(("default-", "previous-default", "test-split-validation"))
-    }
-)
-
 
 def row_config(name: str, args, run_dir: Path) -> TrainConfig:
     """The TrainConfig of ablation `name` at this benchmark's budget (+ CUHK03-extra: --extra)."""
     if name not in ABLATIONS:
         raise SystemExit(f"error: unknown ablation {name!r}; --list shows them")
+    changes = dict(ABLATIONS[name])
     data = Path(args.data_dir)
     folders = [data / "CUHK03-detected"] + ([data / "CUHK03-extra"] if args.extra else [])
+    if synthetic_people := changes.pop("synthetic_people", 0):
+        from reid.demo import main_job_datasets
+
+        folders.append(write_synthetic_set(args, main_job_datasets(synthetic_people)))
     return dataclasses.replace(
         TrainConfig(),
         dataset="market1501",
@@ -210,7 +72,7 @@ def row_config(name: str, args, run_dir: Path) -> TrainConfig:
         validate_every=max(args.steps // 5, 1),
         checkpoint_every=100,
         log_every=50,
-        **ABLATIONS[name],
+        **changes,
     )
 
 
@@ -501,70 +363,10 @@ def row_id(name: str, args) -> str:
     return f"{name}{'+extra' if args.extra else ''}-{args.steps}x{args.batch_size}{seed}"
 
 
-# Variants of the main job (--synthetic-only --ablation NAME): "people" is the number of
-# synthetic training identities, the other keys are fields of TrainConfig or of the synthetic
-# dataset (SynthConfig); the length stays. Each says what it ran: rows measured before the main
-# job chose dropout 0.1 ran the reference's 0.4, rows before camera strength 0.25 ran 1.0.
-_DROPOUT_BEFORE = {"dropout": 0.4}
-_CAMERAS_BEFORE = {"camera_strength": 1.0}
-_BEFORE = {**_DROPOUT_BEFORE, **_CAMERAS_BEFORE}
-SYNTHETIC_ABLATIONS: dict[str, dict] = {
-    "main-job": {},
-    # The main job before its choices: cameras at full strength, then with dropout 0.4 too.
-    "camera-strength-1": _CAMERAS_BEFORE,
-    "dropout0.4": _BEFORE,
-    "held-out-validation": {"validation": "held-out", **_BEFORE},
-    "400-people": {"people": 400, **_BEFORE},
-    "detector-augment": {"augmentations": "flip,scale,pad-crop,blur", **_BEFORE},
-    # Domain randomisation: synthetic colours are purer than a real camera's.
-    "color-jitter": {"augmentations": "flip,color-jitter", **_BEFORE},
-    "padcrop-erasing": {"augmentations": "flip,pad-crop,erasing", **_BEFORE},
-    # Milder camera differences (colour casts, tone, blur) than the generator's default.
-    "camera-strength-0.5": {"camera_strength": 0.5, **_DROPOUT_BEFORE},
-    # People widened up to 1.35x, as dataset crops of boxes narrower than 1:2 show them.
-    "box-stretch-1.35": {"box_stretch": 1.35, **_BEFORE},
-    # He's starting weights at three times the rate, as measured on CUHK03.
-    "he-init-lr3e-3": {"weight_init": "he", "lr": 3e-3, **_CAMERAS_BEFORE},
-    "he-init": {"weight_init": "he", **_CAMERAS_BEFORE},
-    # The main job's dropout 0.1 with the milder cameras, each a gain measured alone.
-    "camera-strength-0.5-dropout0.1": {"camera_strength": 0.5},
-    "triplet-only": {"loss": "triplet", **_CAMERAS_BEFORE},
-    # Real cameras differ from the generator's in style: mix feature statistics, vary the tone.
-    "mixstyle": {"mixstyle": 0.5, **_CAMERAS_BEFORE},
-    "exposure": {"augmentations": "flip,exposure", **_CAMERAS_BEFORE},
-    # Neutral cameras (CUHK03's shift colour less than the generator's), weight decay.
-    "camera-strength-0": {"camera_strength": 0.0},
-    "wd5e-4": {"weight_decay": 5e-4, **_CAMERAS_BEFORE},
-    # On the milder cameras: each person in more images, the triplet loss alone, a faster rate.
-    "cam0.25-images8": {"camera_strength": 0.25, "images_per_camera": 8},
-    "cam0.25-triplet-only": {"camera_strength": 0.25, "loss": "triplet"},
-    "cam0.25-lr2e-3": {"camera_strength": 0.25, "lr": 2e-3},
-    # Zoomed in: real crops fill the box with the person more than the generator's framing.
-    "cam0.25-scale": {"camera_strength": 0.25, "augmentations": "flip,scale"},
-    # Softer targets: less confidence in the synthetic people, more left for real ones.
-    "cam0.25-ls0.1": {"camera_strength": 0.25, "label_smoothing": 0.1},
-    # An additive cosine margin on the true class (CosFace), as screened on CUHK03.
-    "margin0.25": {"margin": 0.25},
-    # Surface detail real crops show and flat drawing lacks: cloth folds and grain, textured
-    # ground, railings (synthetic.detail).
-    "detail1": {"detail": 1.0},
-    # Two images per person, 32 people per batch of 64 (more negatives for the triplet term).
-    "k2": {"images_per_identity": 2},
-    # People widened up to 1.5x on today's main job: detectors' boxes of walking people are
-    # often 1:2.5 to 1:3, and resized to 1:2 they widen the person by that much.
-    "box-stretch-1.5": {"box_stretch": 1.5},
-    # Half the crops hold part of a neighbouring pedestrian at a side, as crowds put in boxes.
-    "neighbours0.5": {"neighbours": 0.5},
-    # Batches of look-alike people (groups of 4 the classifier confuses): harder triplets.
-    "look-alikes3": {"look_alikes": 3},
-}
-
-
 def synthetic_only_config(args, name: str = "main-job") -> tuple[TrainConfig, SynthConfig]:
     """The main job's training and synthetic dataset (`name` "main-job": unchanged, else the
     ablation's changes to either); the dataset is written once under --runs."""
     from reid.demo import main_job_datasets, main_job_training
-    from synthetic.market1501 import write_synthetic_market1501
 
     if name not in SYNTHETIC_ABLATIONS:
         raise SystemExit(f"error: unknown --synthetic-only ablation {name!r}; --list shows them")
@@ -573,18 +375,26 @@ def synthetic_only_config(args, name: str = "main-job") -> tuple[TrainConfig, Sy
     synth_fields = {f.name for f in dataclasses.fields(SynthConfig)}
     synth_changes = {k: changes.pop(k) for k in list(changes) if k in synth_fields}
     dataset = dataclasses.replace(main_job_datasets(people), **synth_changes)
-    # Named by what differs from the generator's defaults, so one folder holds one dataset.
+    data_dir = write_synthetic_set(args, dataset)
+    run_dir = Path(args.runs) / row_id(f"synthetic-only-{name}", args)
+    config = main_job_training(data_dir, run_dir, device="cpu", seed=args.seed)
+    return dataclasses.replace(config, log_every=50, **changes), dataset
+
+
+def write_synthetic_set(args, dataset: SynthConfig) -> Path:
+    """The folder of synthetic `dataset` under --runs, written on first use and named by what
+    differs from the generator's defaults, so one folder holds one dataset."""
+    from synthetic.market1501 import write_synthetic_market1501
+
     generator = dataclasses.asdict(SynthConfig())
     suffix = "".join(
         f"-{k}{v}"
         for k, v in sorted(dataclasses.asdict(dataset).items())
         if k != "train_identities" and v != generator[k]
     )
-    data_dir = Path(args.runs) / f"market1501-synth-{people}{suffix}"
+    data_dir = Path(args.runs) / f"market1501-synth-{dataset.train_identities}{suffix}"
     write_synthetic_market1501(data_dir, dataset, progress=False)
-    run_dir = Path(args.runs) / row_id(f"synthetic-only-{name}", args)
-    config = main_job_training(data_dir, run_dir, device="cpu", seed=args.seed)
-    return dataclasses.replace(config, log_every=50, **changes), dataset
+    return data_dir
 
 
 if __name__ == "__main__":

@@ -202,3 +202,37 @@ def test_compare_names_the_rescore_a_row_needs(tmp_path):
     )  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "rescore it from its run (--force --ablation old --steps 1500)" in result.stderr
+
+
+def test_synthetic_people_join_cuhk03_as_a_second_dataset(tmp_path, monkeypatch):
+    """A row with "synthetic_people" trains on CUHK03 and the main job's synthetic set of that
+    many people, written once under --runs in a folder named by how it differs."""
+    pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_quality
+
+    import reid.demo
+    from synthetic.market1501 import SynthConfig
+
+    small = SynthConfig(train_identities=3, test_identities=2, cameras=2, distractors=1, junk=1)
+    asked = []
+
+    def main_job_datasets(people):
+        asked.append(people)
+        return dataclasses.replace(small, camera_strength=0.25)
+
+    monkeypatch.setattr(reid.demo, "main_job_datasets", main_job_datasets)
+    args = argparse.Namespace(
+        data_dir=str(tmp_path / "real"), extra=False, runs=str(tmp_path / "runs"), steps=30,
+        batch_size=8, seed=0,
+    )  # fmt: skip
+    config = bench_quality.row_config("mixstyle+synthetic200", args, tmp_path / "run")
+    differs = "camera_strength0.25-cameras2-distractors1-junk1-test_identities2"
+    synthetic = tmp_path / "runs" / f"market1501-synth-3-{differs}"
+    assert asked == [200]
+    assert config.sources() == [
+        ("market1501", str(tmp_path / "real" / "CUHK03-detected")),
+        ("market1501", str(synthetic)),
+    ]
+    assert len(list((synthetic / "bounding_box_train").glob("*.jpg"))) == 3 * 2 * 4
+    assert (config.mixstyle, config.lr, config.steps) == (0.5, 3e-3, 30)
