@@ -43,6 +43,8 @@ def changes_from_defaults(row: dict) -> dict:
     else:
         defaults = dataclasses.asdict(TrainConfig())
         changes = {}
+        if added := [f for f in training_folders(config) if f not in CUHK03_FOLDERS]:
+            changes["added_data"] = "+".join(added)
     for field, default in defaults.items():
         value = config.get(field, BEFORE_FIELD_EXISTED.get(field, default))
         if isinstance(value, str):
@@ -50,6 +52,15 @@ def changes_from_defaults(row: dict) -> dict:
         if field not in NOT_RECIPE and value != default:
             changes[field] = value
     return changes
+
+
+CUHK03_FOLDERS = ("CUHK03-detected", "CUHK03-extra")  # what the rows train on; +extra: both
+
+
+def training_folders(config: dict) -> list[str]:
+    """The names of the folders a row trained on (one, or a list when several)."""
+    data = config.get("data_dir") or []
+    return [Path(folder).name for folder in ([data] if isinstance(data, str) else data)]
 
 
 def synthetic_changes(row: dict) -> dict:
@@ -116,8 +127,8 @@ def ablation_table(results: Path) -> str:
     for row in sorted(rows, key=lambda r: (budget(r), -(r.get("cuhk03_rank1") or 0))):
         steps, batch = budget(row)
         config = row.get("config") or {}
-        data, seed = config.get("data_dir"), config.get("seed")
-        extra = " +extra" if isinstance(data, list) and len(data) > 1 else ""
+        seed = config.get("seed")
+        extra = " +extra" if "CUHK03-extra" in training_folders(config) else ""
         changes = ", ".join(f"{k}={v}" for k, v in changes_from_defaults(row).items())
         name = f"{row['name']}{extra}{f' (seed {seed})' if seed else ''}"
         lines.append(
@@ -173,7 +184,7 @@ def rescore_options(row: dict) -> str:
         return f"--force --synthetic-only{f' --ablation {ablation}' if ablation else ''}{seed}"
     if not config:
         return "--baseline"
-    extra = " --extra" if isinstance(config.get("data_dir"), list) else ""
+    extra = " --extra" if "CUHK03-extra" in training_folders(config) else ""
     return f"--force --ablation {name} --steps {config['steps']}{seed}{extra}"
 
 

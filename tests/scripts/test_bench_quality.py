@@ -236,3 +236,18 @@ def test_synthetic_people_join_cuhk03_as_a_second_dataset(tmp_path, monkeypatch)
     ]
     assert len(list((synthetic / "bounding_box_train").glob("*.jpg"))) == 3 * 2 * 4
     assert (config.mixstyle, config.lr, config.steps) == (0.5, 3e-3, 30)
+
+
+def test_table_names_the_datasets_a_row_added():
+    """+extra marks CUHK03-extra's people; any other added folder is a change of the row."""
+    pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import quality_table
+
+    row = _row("mixed", 0.5, 60.0)
+    row["config"]["data_dir"] = ["/data/CUHK03-detected", "runs/quality/market1501-synth-200"]
+    assert quality_table.changes_from_defaults(row) == {"added_data": "market1501-synth-200"}
+    assert quality_table.rescore_options(row) == "--force --ablation mixed --steps 1500"
+    row["config"]["data_dir"] = ["/data/CUHK03-detected", "/data/CUHK03-extra"]
+    assert quality_table.changes_from_defaults(row) == {}
+    assert quality_table.rescore_options(row).endswith("--steps 1500 --extra")
