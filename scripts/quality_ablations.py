@@ -211,4 +211,6 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     "neighbours0.5": {"neighbours": 0.5},
     # Batches of look-alike people (groups of 4 the classifier confuses): harder triplets.
     "look-alikes3": {"look_alikes": 3},
+    # Half the crops shrunk to 40-100% and enlarged back: real crops are softer than drawn ones.
+    "resolution": {"augmentations": "flip,resolution"},
 }
