@@ -16,6 +16,9 @@ from core.atomic import write_bytes_atomic, write_json_atomic
 from training.resume import BEFORE_FIELD_EXISTED
 from training.train import TrainConfig
 
+CUHK03_EXTRA = "CUHK03-extra"  # trained on beside CUHK03-detected: the row is "+extra"
+CUHK03_FOLDERS = ("CUHK03-detected", CUHK03_EXTRA)  # what rows train on; others are additions
+
 # TrainConfig fields that are not the recipe: where, how long, how often to log.
 NOT_RECIPE = {
     "dataset", "data_dir", "output_dir", "steps", "batch_size", "device", "seed",
@@ -52,9 +55,6 @@ def changes_from_defaults(row: dict) -> dict:
         if field not in NOT_RECIPE and value != default:
             changes[field] = value
     return changes
-
-
-CUHK03_FOLDERS = ("CUHK03-detected", "CUHK03-extra")  # what the rows train on; +extra: both
 
 
 def training_folders(config: dict) -> list[str]:
@@ -128,7 +128,7 @@ def ablation_table(results: Path) -> str:
         steps, batch = budget(row)
         config = row.get("config") or {}
         seed = config.get("seed")
-        extra = " +extra" if "CUHK03-extra" in training_folders(config) else ""
+        extra = " +extra" if CUHK03_EXTRA in training_folders(config) else ""
         changes = ", ".join(f"{k}={v}" for k, v in changes_from_defaults(row).items())
         name = f"{row['name']}{extra}{f' (seed {seed})' if seed else ''}"
         lines.append(
@@ -184,7 +184,7 @@ def rescore_options(row: dict) -> str:
         return f"--force --synthetic-only{f' --ablation {ablation}' if ablation else ''}{seed}"
     if not config:
         return "--baseline"
-    extra = " --extra" if "CUHK03-extra" in training_folders(config) else ""
+    extra = " --extra" if CUHK03_EXTRA in training_folders(config) else ""
     return f"--force --ablation {name} --steps {config['steps']}{seed}{extra}"
 
 
