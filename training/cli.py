@@ -9,6 +9,7 @@ from training.options import (
     DEVICES,
     LOSSES,
     LR_SCHEDULES,
+    OPTIMIZERS,
     PRECISIONS,
     STRATEGIES,
     WEIGHT_INITS,
@@ -46,7 +47,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--lr",
         type=float,
         default=defaults.lr,
-        help="peak Adam learning rate (default %(default)s)",
+        help="peak learning rate (default %(default)s)",
     )
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
@@ -94,6 +95,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=defaults.triplet_weight,
         help="weight of the triplet term with --loss cosine-softmax+triplet",
+    )
+    recipe.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=defaults.optimizer,
+        help="Adam, or SGD with Nesterov momentum 0.9 (give it a larger --lr, e.g. 0.05)",
     )
     recipe.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule)
     recipe.add_argument(
@@ -189,6 +196,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         images_per_identity=args.images_per_identity,
         steps=args.steps,
         lr=args.lr,
+        optimizer=args.optimizer,
         device=args.device,
         precision=args.precision,
         seed=args.seed,

@@ -7,6 +7,8 @@ DEVICES = ("auto", "cpu", "gpu", "npu")
 PRECISIONS = ("auto", "fp32", "mixed")
 STRATEGIES = ("auto", "none", "mirrored", "multiworker")
 LR_SCHEDULES = ("constant", "cosine")
+# Adam, as the reference; or SGD with Nesterov momentum 0.9 (weight decay then acts as decay).
+OPTIMIZERS = ("adam", "sgd")
 # Starting weights: the reference's truncated normal of stddev 1e-3, or He et al.'s fan-in scale.
 WEIGHT_INITS = ("reference", "he")
 AUGMENTATIONS = (

@@ -25,6 +25,7 @@ SHAPING_SETTINGS = (
 # The recipe, with the flag of `reid train` that sets each field.
 RECIPE_FLAGS = {
     "seed": "--seed",
+    "optimizer": "--optimizer",
     "lr": "--lr",
     "lr_schedule": "--lr-schedule",
     "warmup_fraction": "--warmup-fraction",
@@ -56,6 +57,7 @@ BEFORE_FIELD_EXISTED = {
     "look_alikes": 0,
     "init_from": None,
     "backbone_lr_scale": 1.0,
+    "optimizer": "adam",
 }
 
 

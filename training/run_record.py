@@ -43,6 +43,15 @@ def write_record(summary_writer, metrics, record: dict) -> None:
     metrics.flush()
 
 
+def check_continues(output_dir: Path, config) -> None:
+    """Refuse a rerun in `output_dir` whose settings (`config` a TrainConfig) are another run's
+    than the one recorded there, before any of that run's checkpoints is read."""
+    path = output_dir / "config.json"
+    if path.exists():
+        recorded = json.loads(path.read_text()).get("config", {})
+        check_resume(output_dir, recorded, json.loads(json.dumps(asdict(config))))
+
+
 def write_config(
     output_dir: Path, config, plan, num_classes: int, topology, mix, init_source
 ) -> None:
@@ -72,6 +81,5 @@ def write_config(
     if path.exists():
         previous = json.loads(path.read_text())
         record.setdefault("initialised_from", previous.get("initialised_from"))
-        check_resume(output_dir, previous.get("config", {}), record["config"])
         record["previous_starts"] = previous.get("previous_starts", []) + [previous.get("started")]
     write_json_atomic(path, record)

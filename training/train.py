@@ -26,11 +26,12 @@ from training.look_alikes import REFRESH_EVERY, LookAlikeSampler
 from training.options import (
     LOSSES,
     LR_SCHEDULES,
+    OPTIMIZERS,
     REFERENCE_DROPOUT,
     WEIGHT_INITS,
     parse_augmentations,
 )
-from training.run_record import write_config, write_record
+from training.run_record import check_continues, write_config, write_record
 from training.validation import VALIDATIONS
 
 STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -49,6 +50,7 @@ class TrainConfig:
     images_per_identity: int = 4
     steps: int = 100_000
     lr: float = 3e-3  # with He's starting weights; the reference's 1e-3 suits its own
+    optimizer: str = "adam"  # training.options.OPTIMIZERS
     device: str = "auto"
     precision: str = "auto"
     seed: int = 0
@@ -131,6 +133,10 @@ class TrainConfig:
             )
         if self.loss not in LOSSES:
             raise ReidError(f"Unknown loss '{self.loss}'.", f"Use one of: {', '.join(LOSSES)}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ReidError(
+                f"Unknown --optimizer '{self.optimizer}'.", f"Use one of: {', '.join(OPTIMIZERS)}."
+            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ReidError(
                 f"Unknown --lr-schedule '{self.lr_schedule}'.",
@@ -242,9 +248,9 @@ def _prepare_data(config: TrainConfig, log):
 
 
 def _make_optimizers(config: TrainConfig, model, head, plan) -> list[tuple[object, list]]:
-    """[(optimizer, its variables)]: one Adam for all, or the head's own at the full rate.
+    """[(optimizer, its variables)]: one for all, or the head's own at the full rate.
 
-    With --backbone-lr-scale below 1 the feature extractor gets its own Adam at the lower rate
+    With --backbone-lr-scale below 1 the feature extractor gets its own optimiser at the lower rate
     (scaling gradients would not do: Adam's steps do not depend on the gradient's scale).
     """
     import keras
@@ -252,16 +258,20 @@ def _make_optimizers(config: TrainConfig, model, head, plan) -> list[tuple[objec
     from training import devices
     from training.schedules import learning_rate_schedule
 
-    def adam(scale: float):
+    def optimizer(scale: float):
         rate = learning_rate_schedule(
             config.lr_schedule, config.lr * scale, config.steps, config.warmup_fraction
         )
-        return devices.wrap_optimizer(keras.optimizers.Adam(learning_rate=rate), plan)
+        if config.optimizer == "sgd":
+            chosen = keras.optimizers.SGD(learning_rate=rate, momentum=0.9, nesterov=True)
+        else:
+            chosen = keras.optimizers.Adam(learning_rate=rate)
+        return devices.wrap_optimizer(chosen, plan)
 
     backbone = list(model.trainable_variables)
     head_variables = list(head.trainable_variables) if head is not None else []
     if config.backbone_lr_scale == 1.0 or not head_variables:
-        groups = [(adam(1.0), backbone + head_variables)]
+        groups = [(optimizer(1.0), backbone + head_variables)]
     elif plan.loss_scaling:
         raise ReidError(
             "--backbone-lr-scale below 1 cannot be combined with float16 loss scaling (GPU "
@@ -269,7 +279,7 @@ def _make_optimizers(config: TrainConfig, model, head, plan) -> list[tuple[objec
             "Add --precision fp32, or fine-tune with --backbone-lr-scale 1.",
         )
     else:
-        groups = [(adam(config.backbone_lr_scale), backbone), (adam(1.0), head_variables)]
+        groups = [(optimizer(config.backbone_lr_scale), backbone), (optimizer(1.0), head_variables)]
     for optimizer, variables in groups:
         optimizer.build(variables)
     return groups
@@ -380,6 +390,7 @@ def train(config: TrainConfig, log=print) -> dict:
 
     config.check()
     output_dir = Path(config.output_dir)
+    check_continues(output_dir, config)
     output_dir.mkdir(parents=True, exist_ok=True)
     train_set, validation, labels, classes, sampler, mix = _prepare_data(config, log)
 

@@ -13,6 +13,7 @@ RECORDED = {
     "validation": "held-out",
     "validation_fraction": 0.1,
     "steps": 1500,
+    "optimizer": "adam",
     "lr": 0.001,
     "weight_init": "reference",
     "mixstyle": 0.0,
@@ -86,3 +87,10 @@ def test_every_recipe_flag_is_an_option_of_reid_train():
     add_train_arguments(parser)
     options = {o for action in parser._actions for o in action.option_strings}
     assert set(RECIPE_FLAGS.values()) <= options
+
+
+def test_runs_from_before_the_optimizer_setting_count_as_adam():
+    old = {k: v for k, v in RECORDED.items() if k != "optimizer"}
+    check_resume("runs/x", old, {**RECORDED, "optimizer": "adam"})
+    with pytest.raises(ReidError, match="--optimizer adam"):
+        check_resume("runs/x", old, {**RECORDED, "optimizer": "sgd"})

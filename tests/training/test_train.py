@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
@@ -146,6 +147,32 @@ def test_unknown_weight_init_is_refused(small_market, tmp_path):
     config = TrainConfig(data_dir=str(small_market), output_dir=str(tmp_path), weight_init="x")
     with pytest.raises(ReidError, match="Unknown --weight-init 'x'"):
         config.check()
+
+
+def test_sgd_trains_keeps_its_momentum_in_checkpoints_and_resumes_only_as_sgd(
+    small_market, tmp_path, capsys
+):
+    import tensorflow as tf
+
+    run = tmp_path / "run"
+    summary = train(_config(small_market, run, steps=2, optimizer="sgd", lr=0.05))
+    assert summary["steps"] == 2 and np.isfinite(summary["loss"])
+    assert json.loads((run / "config.json").read_text())["config"]["optimizer"] == "sgd"
+    names = [name for name, _ in tf.train.list_variables(summary["checkpoint"])]
+    weights = [n for n in names if n.startswith("optimizer/_trainable_variables/")]
+    slots = [n for n in names if n.startswith("optimizer/_variables/")]
+    assert len(weights) <= len(slots) < 2 * len(weights)  # one momentum each; Adam keeps two
+    common = [
+        "train", "--data-dir", str(small_market), "--output-dir", str(run), "--steps", "3",
+        "--batch-size", "32", "--device", "cpu", "--validate-every", "0", "--lr", "0.05",
+        "--validation-fraction", "0.25", "--seed", "1", "--checkpoint-every", "2",
+    ]  # fmt: skip
+    assert main(common) != 0  # the default optimiser would continue it as another run
+    assert "Add --optimizer sgd" in capsys.readouterr().err
+    assert main([*common, "--optimizer", "sgd"]) == 0
+    assert json.loads((run / "summary.json").read_text())["start_step"] == 2
+    with pytest.raises(ReidError, match="Unknown --optimizer 'rmsprop'"):
+        _config(small_market, run, optimizer="rmsprop").check()
 
 
 def test_style_layers_train_and_write_checkpoints_of_the_plain_network(small_market, tmp_path):
