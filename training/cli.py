@@ -100,7 +100,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--optimizer",
         choices=OPTIMIZERS,
         default=defaults.optimizer,
-        help="Adam, or SGD with Nesterov momentum 0.9 (give it a larger --lr, e.g. 0.05)",
+        help="Adam, or SGD with Nesterov momentum 0.9 (needs a larger --lr: on CUHK03 "
+        "0.2 with --weight-decay 5e-4)",
     )
     recipe.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule)
     recipe.add_argument(
