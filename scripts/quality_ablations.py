@@ -148,7 +148,7 @@ ABLATIONS: dict[str, dict] = {
         "optimizer": "sgd",
         "lr": 0.05,
         "weight_decay": 5e-4,
-    },  # fmt: skip
+    },
     # SGD's steps scale with the gradient, which the gentle learned scale (kappa near 1) keeps
     # small: a rate four times higher, or the fixed scale 16 that makes the gradients larger.
     "mixstyle-sgd-lr0.2": {
