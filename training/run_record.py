@@ -43,13 +43,19 @@ def write_record(summary_writer, metrics, record: dict) -> None:
     metrics.flush()
 
 
+def config_as_json(config) -> dict:
+    """A TrainConfig as config.json records it (tuples become lists), so a recorded config and a
+    new one compare equal when their settings are."""
+    return json.loads(json.dumps(asdict(config)))
+
+
 def check_continues(output_dir: Path, config) -> None:
     """Refuse a rerun in `output_dir` whose settings (`config` a TrainConfig) are another run's
     than the one recorded there, before any of that run's checkpoints is read."""
     path = output_dir / "config.json"
     if path.exists():
         recorded = json.loads(path.read_text()).get("config", {})
-        check_resume(output_dir, recorded, json.loads(json.dumps(asdict(config))))
+        check_resume(output_dir, recorded, config_as_json(config))
 
 
 def write_config(
@@ -58,7 +64,7 @@ def write_config(
     """Record the run's configuration (`config` a TrainConfig); a resumed run keeps the first
     record as history."""
     record = {
-        "config": json.loads(json.dumps(asdict(config))),
+        "config": config_as_json(config),
         "datasets": mix,
         "bn_momentum": config.resolved_bn_momentum(),
         "num_classes": num_classes,
