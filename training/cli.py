@@ -9,6 +9,7 @@ from training.options import (
     DEVICES,
     LOSSES,
     LR_SCHEDULES,
+    OPTIMIZER_DEFAULTS,
     OPTIMIZERS,
     PRECISIONS,
     STRATEGIES,
@@ -46,8 +47,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lr",
         type=float,
-        default=defaults.lr,
-        help="peak learning rate (default %(default)s)",
+        default=None,
+        help="peak learning rate (default: the --optimizer's, "
+        + ", ".join(f"{name} {d['lr']}" for name, d in OPTIMIZER_DEFAULTS.items())
+        + ")",
     )
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
@@ -100,8 +103,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--optimizer",
         choices=OPTIMIZERS,
         default=defaults.optimizer,
-        help="Adam, or SGD with Nesterov momentum 0.9 (needs a larger --lr: on CUHK03 "
-        "0.2 with --weight-decay 5e-4)",
+        help="Adam, as the reference, or SGD with Nesterov momentum 0.9; each brings its own "
+        "default --lr and --weight-decay",
     )
     recipe.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule)
     recipe.add_argument(
@@ -111,7 +114,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of --steps spent warming the learning rate up",
     )
     recipe.add_argument(
-        "--weight-decay", type=float, default=defaults.weight_decay, help="L2 on kernels"
+        "--weight-decay",
+        type=float,
+        default=None,
+        help="L2 on kernels (default: the --optimizer's, "
+        + ", ".join(f"{name} {d['weight_decay']}" for name, d in OPTIMIZER_DEFAULTS.items())
+        + ")",
     )
     recipe.add_argument(
         "--dropout",
@@ -186,6 +194,11 @@ def _one_or_tuple(values: list[str]) -> str | tuple[str, ...]:
     return values[0] if len(values) == 1 else tuple(values)
 
 
+def _or_optimizer_default(value: float | None, optimizer: str, field: str) -> float:
+    """A rate or decay given on the command line, else the one `optimizer` was measured with."""
+    return OPTIMIZER_DEFAULTS[optimizer][field] if value is None else value
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     kinds = args.dataset or [TrainConfig().dataset]
     return TrainConfig(
@@ -196,7 +209,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size,
         images_per_identity=args.images_per_identity,
         steps=args.steps,
-        lr=args.lr,
+        lr=_or_optimizer_default(args.lr, args.optimizer, "lr"),
         optimizer=args.optimizer,
         device=args.device,
         precision=args.precision,
@@ -217,7 +230,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         triplet_weight=args.triplet_weight,
         lr_schedule=args.lr_schedule,
         warmup_fraction=args.warmup_fraction,
-        weight_decay=args.weight_decay,
+        weight_decay=_or_optimizer_default(args.weight_decay, args.optimizer, "weight_decay"),
         dropout=args.dropout,
         weight_init=args.weight_init,
         mixstyle=args.mixstyle,

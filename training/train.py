@@ -26,6 +26,7 @@ from training.look_alikes import REFRESH_EVERY, LookAlikeSampler
 from training.options import (
     LOSSES,
     LR_SCHEDULES,
+    OPTIMIZER_DEFAULTS,
     OPTIMIZERS,
     REFERENCE_DROPOUT,
     WEIGHT_INITS,
@@ -49,7 +50,8 @@ class TrainConfig:
     batch_size: int = 128
     images_per_identity: int = 4
     steps: int = 100_000
-    lr: float = 3e-3  # with He's starting weights; the reference's 1e-3 suits its own
+    # Peak rate; Adam's suits He's starting weights (the reference's 1e-3 suits its own).
+    lr: float = OPTIMIZER_DEFAULTS["adam"]["lr"]
     optimizer: str = "adam"  # training.options.OPTIMIZERS
     device: str = "auto"
     precision: str = "auto"
@@ -73,7 +75,7 @@ class TrainConfig:
     triplet_weight: float = 1.0  # weight of the triplet term in cosine-softmax+triplet
     lr_schedule: str = "cosine"  # linear warm-up then cosine decay to 0; or "constant"
     warmup_fraction: float = 0.1  # share of --steps spent warming up
-    weight_decay: float = 1e-8
+    weight_decay: float = OPTIMIZER_DEFAULTS["adam"]["weight_decay"]
     dropout: float = REFERENCE_DROPOUT  # rate of the network's dropout layers in training
     weight_init: str = "he"  # starting weights, training.options.WEIGHT_INITS
     mixstyle: float = 0.5  # probability of mixing feature styles between images (0: never)

@@ -14,6 +14,7 @@ pytest.importorskip("tensorflow")
 
 from core.errors import ReidError  # noqa: E402
 from reid.cli import main  # noqa: E402
+from training.options import OPTIMIZER_DEFAULTS  # noqa: E402
 from training.train import TrainConfig, train  # noqa: E402
 
 
@@ -149,26 +150,50 @@ def test_unknown_weight_init_is_refused(small_market, tmp_path):
         config.check()
 
 
-def test_sgd_trains_keeps_its_momentum_in_checkpoints_and_resumes_only_as_sgd(
+def test_each_optimizer_brings_its_own_rate_and_decay_unless_given():
+    import argparse
+
+    from training.cli import add_train_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+
+    def parsed(*flags):
+        config = config_from_args(parser.parse_args(["--data-dir", "d", *flags]))
+        return config.optimizer, config.lr, config.weight_decay
+
+    assert parsed() == ("adam", TrainConfig().lr, TrainConfig().weight_decay)
+    assert parsed("--optimizer", "adam") == ("adam", 3e-3, 1e-8)
+    assert parsed("--optimizer", "sgd") == ("sgd", 0.2, 5e-4)
+    assert parsed("--optimizer", "sgd", "--lr", "0.1", "--weight-decay", "0") == ("sgd", 0.1, 0.0)
+
+
+def test_sgd_trains_with_its_own_rate_keeps_its_momentum_and_resumes_only_as_sgd(
     small_market, tmp_path, capsys
 ):
     import tensorflow as tf
 
     run = tmp_path / "run"
-    summary = train(_config(small_market, run, steps=2, optimizer="sgd", lr=0.05))
+    common = [
+        "train", "--data-dir", str(small_market), "--output-dir", str(run), "--steps", "2",
+        "--batch-size", "32", "--device", "cpu", "--validate-every", "0",
+        "--validation-fraction", "0.25", "--seed", "1", "--checkpoint-every", "2",
+    ]  # fmt: skip
+    assert main([*common, "--optimizer", "sgd"]) == 0
+    recorded = json.loads((run / "config.json").read_text())["config"]
+    assert {k: recorded[k] for k in ("optimizer", "lr", "weight_decay")} == {
+        "optimizer": "sgd",
+        **OPTIMIZER_DEFAULTS["sgd"],  # not Adam's rate, which SGD would barely move with
+    }
+    summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 2 and np.isfinite(summary["loss"])
-    assert json.loads((run / "config.json").read_text())["config"]["optimizer"] == "sgd"
-    names = [name for name, _ in tf.train.list_variables(summary["checkpoint"])]
+    names = [name for name, _ in tf.train.list_variables(str(run / "checkpoints" / "ckpt-2"))]
     weights = [n for n in names if n.startswith("optimizer/_trainable_variables/")]
     slots = [n for n in names if n.startswith("optimizer/_variables/")]
     assert len(weights) <= len(slots) < 2 * len(weights)  # one momentum each; Adam keeps two
-    common = [
-        "train", "--data-dir", str(small_market), "--output-dir", str(run), "--steps", "3",
-        "--batch-size", "32", "--device", "cpu", "--validate-every", "0", "--lr", "0.05",
-        "--validation-fraction", "0.25", "--seed", "1", "--checkpoint-every", "2",
-    ]  # fmt: skip
+    common[common.index("2")] = "3"  # --steps 3
     assert main(common) != 0  # the default optimiser would continue it as another run
-    assert "Add --optimizer sgd" in capsys.readouterr().err
+    assert "--optimizer sgd" in capsys.readouterr().err
     assert main([*common, "--optimizer", "sgd"]) == 0
     assert json.loads((run / "summary.json").read_text())["start_step"] == 2
     with pytest.raises(ReidError, match="Unknown --optimizer 'rmsprop'"):
