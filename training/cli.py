@@ -45,12 +45,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images-per-identity", type=int, default=defaults.images_per_identity)
     parser.add_argument("--steps", type=int, default=defaults.steps, help="total training steps")
     parser.add_argument(
-        "--lr",
-        type=float,
-        default=None,
-        help="peak learning rate (default: the --optimizer's, "
-        + ", ".join(f"{name} {d['lr']}" for name, d in OPTIMIZER_DEFAULTS.items())
-        + ")",
+        "--lr", type=float, default=None, help=_per_optimizer("peak learning rate", "lr")
     )
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
@@ -117,9 +112,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--weight-decay",
         type=float,
         default=None,
-        help="L2 on kernels (default: the --optimizer's, "
-        + ", ".join(f"{name} {d['weight_decay']}" for name, d in OPTIMIZER_DEFAULTS.items())
-        + ")",
+        help=_per_optimizer("L2 on kernels", "weight_decay"),
     )
     recipe.add_argument(
         "--dropout",
@@ -192,6 +185,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _one_or_tuple(values: list[str]) -> str | tuple[str, ...]:
     return values[0] if len(values) == 1 else tuple(values)
+
+
+def _per_optimizer(what: str, field: str) -> str:
+    """Help for an option whose default the chosen --optimizer sets."""
+    values = ", ".join(f"{name} {d[field]}" for name, d in OPTIMIZER_DEFAULTS.items())
+    return f"{what} (default: the --optimizer's, {values})"
 
 
 def _or_optimizer_default(value: float | None, optimizer: str, field: str) -> float:
