@@ -175,11 +175,11 @@ def test_sgd_trains_with_its_own_rate_keeps_its_momentum_and_resumes_only_as_sgd
 
     run = tmp_path / "run"
     common = [
-        "train", "--data-dir", str(small_market), "--output-dir", str(run), "--steps", "2",
+        "train", "--data-dir", str(small_market), "--output-dir", str(run),
         "--batch-size", "32", "--device", "cpu", "--validate-every", "0",
         "--validation-fraction", "0.25", "--seed", "1", "--checkpoint-every", "2",
     ]  # fmt: skip
-    assert main([*common, "--optimizer", "sgd"]) == 0
+    assert main([*common, "--steps", "2", "--optimizer", "sgd"]) == 0
     recorded = json.loads((run / "config.json").read_text())["config"]
     assert {k: recorded[k] for k in ("optimizer", "lr", "weight_decay")} == {
         "optimizer": "sgd",
@@ -191,7 +191,7 @@ def test_sgd_trains_with_its_own_rate_keeps_its_momentum_and_resumes_only_as_sgd
     weights = [n for n in names if n.startswith("optimizer/_trainable_variables/")]
     slots = [n for n in names if n.startswith("optimizer/_variables/")]
     assert len(weights) <= len(slots) < 2 * len(weights)  # one momentum each; Adam keeps two
-    common[common.index("2")] = "3"  # --steps 3
+    common += ["--steps", "3"]
     assert main(common) != 0  # the default optimiser would continue it as another run
     assert "--optimizer sgd" in capsys.readouterr().err
     assert main([*common, "--optimizer", "sgd"]) == 0
