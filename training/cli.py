@@ -193,11 +193,6 @@ def _per_optimizer(what: str, field: str) -> str:
     return f"{what} (default: the --optimizer's, {values})"
 
 
-def _or_optimizer_default(value: float | None, optimizer: str, field: str) -> float:
-    """A rate or decay given on the command line, else the one `optimizer` was measured with."""
-    return OPTIMIZER_DEFAULTS[optimizer][field] if value is None else value
-
-
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     kinds = args.dataset or [TrainConfig().dataset]
     return TrainConfig(
@@ -208,7 +203,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size,
         images_per_identity=args.images_per_identity,
         steps=args.steps,
-        lr=_or_optimizer_default(args.lr, args.optimizer, "lr"),
+        lr=args.lr,
         optimizer=args.optimizer,
         device=args.device,
         precision=args.precision,
@@ -229,7 +224,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         triplet_weight=args.triplet_weight,
         lr_schedule=args.lr_schedule,
         warmup_fraction=args.warmup_fraction,
-        weight_decay=_or_optimizer_default(args.weight_decay, args.optimizer, "weight_decay"),
+        weight_decay=args.weight_decay,
         dropout=args.dropout,
         weight_init=args.weight_init,
         mixstyle=args.mixstyle,

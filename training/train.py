@@ -50,8 +50,9 @@ class TrainConfig:
     batch_size: int = 128
     images_per_identity: int = 4
     steps: int = 100_000
-    # Peak rate; Adam's suits He's starting weights (the reference's 1e-3 suits its own).
-    lr: float = OPTIMIZER_DEFAULTS["adam"]["lr"]
+    # Peak rate; None: the optimiser's (OPTIMIZER_DEFAULTS; the reference's 1e-3 suits its own
+    # starting weights, Adam's 3e-3 He's).
+    lr: float | None = None
     optimizer: str = "adam"  # training.options.OPTIMIZERS
     device: str = "auto"
     precision: str = "auto"
@@ -75,7 +76,7 @@ class TrainConfig:
     triplet_weight: float = 1.0  # weight of the triplet term in cosine-softmax+triplet
     lr_schedule: str = "cosine"  # linear warm-up then cosine decay to 0; or "constant"
     warmup_fraction: float = 0.1  # share of --steps spent warming up
-    weight_decay: float = OPTIMIZER_DEFAULTS["adam"]["weight_decay"]
+    weight_decay: float | None = None  # L2 on kernels; None: the optimiser's
     dropout: float = REFERENCE_DROPOUT  # rate of the network's dropout layers in training
     weight_init: str = "he"  # starting weights, training.options.WEIGHT_INITS
     mixstyle: float = 0.5  # probability of mixing feature styles between images (0: never)
@@ -84,6 +85,14 @@ class TrainConfig:
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
+
+    def __post_init__(self):
+        # The rate and decay an optimiser was measured with, wherever a config is built: Adam's
+        # rate would barely move SGD.
+        measured = OPTIMIZER_DEFAULTS.get(self.optimizer, {})
+        for field in ("lr", "weight_decay"):
+            if getattr(self, field) is None and field in measured:
+                object.__setattr__(self, field, measured[field])
 
     def sources(self) -> list[tuple[str, str]]:
         """(dataset kind, folder) of every training set of the run."""
@@ -109,6 +118,10 @@ class TrainConfig:
         return min(0.999, max(0.9, 1.0 - 10.0 / max(self.steps, 1)))
 
     def check(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ReidError(
+                f"Unknown --optimizer '{self.optimizer}'.", f"Use one of: {', '.join(OPTIMIZERS)}."
+            )
         if (
             self.batch_size % self.images_per_identity
             or self.batch_size < 2 * self.images_per_identity
@@ -135,10 +148,6 @@ class TrainConfig:
             )
         if self.loss not in LOSSES:
             raise ReidError(f"Unknown loss '{self.loss}'.", f"Use one of: {', '.join(LOSSES)}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ReidError(
-                f"Unknown --optimizer '{self.optimizer}'.", f"Use one of: {', '.join(OPTIMIZERS)}."
-            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ReidError(
                 f"Unknown --lr-schedule '{self.lr_schedule}'.",

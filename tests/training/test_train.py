@@ -166,6 +166,8 @@ def test_each_optimizer_brings_its_own_rate_and_decay_unless_given():
     assert parsed("--optimizer", "adam") == ("adam", 3e-3, 1e-8)
     assert parsed("--optimizer", "sgd") == ("sgd", 0.2, 5e-4)
     assert parsed("--optimizer", "sgd", "--lr", "0.1", "--weight-decay", "0") == ("sgd", 0.1, 0.0)
+    library = TrainConfig(optimizer="sgd")  # the library resolves them as the command does
+    assert (library.lr, library.weight_decay) == (0.2, 5e-4)
 
 
 def test_sgd_trains_with_its_own_rate_keeps_its_momentum_and_resumes_only_as_sgd(
