@@ -11,6 +11,7 @@ from ranking.bootstrap import (
     paired_difference,
     per_query_results,
     ranking_intervals,
+    seeded_paired_difference,
 )
 from ranking.distances import cosine_distance, euclidean_distance
 from ranking.random_gallery import random_gallery_cmc, random_gallery_indices
@@ -31,4 +32,5 @@ __all__ = [
     "random_gallery_indices",
     "ranking_intervals",
     "rerank",
+    "seeded_paired_difference",
 ]

@@ -38,7 +38,9 @@ from quality_ablations import ABLATIONS, SYNTHETIC_ABLATIONS  # noqa: E402
 from quality_table import (  # noqa: E402
     ablation_table,
     compare_rows,
+    compare_seeds,
     format_comparison,
+    format_seeded_comparison,
     load_row,
     read_row,
     write_row,
@@ -322,6 +324,8 @@ def main(argv=None) -> int:
     if args.compare:
         rows = [read_row(Path(args.results), name) for name in args.compare]
         print(format_comparison(*args.compare, compare_rows(*rows)))
+        if seeded := compare_seeds(Path(args.results), *args.compare):
+            print(format_seeded_comparison(*seeded))
         return 0
     if args.list:
         for name, changes in ABLATIONS.items():

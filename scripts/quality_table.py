@@ -9,7 +9,9 @@ go compactly to RESULTS/queries/<row>.json.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
+import re
 from pathlib import Path
 
 from core.atomic import write_bytes_atomic, write_json_atomic
@@ -188,29 +190,81 @@ def rescore_options(row: dict) -> str:
     return f"--force --ablation {name} --steps {config['steps']}{seed}{extra}"
 
 
+def _per_query(row: dict, test: str) -> dict:
+    """`row`'s per-query results on `test`, or the exit naming how to rescore a row from before
+    they were kept."""
+    per_query = row.get(f"{test}_per_query")
+    if per_query is None:
+        raise SystemExit(
+            f"error: row {row['name']} was scored before per-query results were kept: "
+            f"rescore it from its run ({rescore_options(row)})"
+        )
+    return per_query
+
+
+def _scored_tests(*rows: dict) -> list[tuple[str, str]]:
+    """The TESTS every one of `rows` scored."""
+    return [(test, title) for test, title in TESTS if all(f"{test}_rank1" in r for r in rows)]
+
+
 def compare_rows(row: dict, base: dict) -> dict:
     """Per test both rows scored: how far `row` is ahead of `base` in rank-1 and mAP over the
     same queries, with paired identity-bootstrap intervals (`ranking.paired_comparison`)."""
     from ranking import paired_comparison
 
     comparison = {}
-    for test, _ in TESTS:
-        if f"{test}_rank1" not in row or f"{test}_rank1" not in base:
-            continue
-        queries = []
-        for scored in (row, base):
-            per_query = scored.get(f"{test}_per_query")
-            if per_query is None:
-                raise SystemExit(
-                    f"error: row {scored['name']} was scored before per-query results were kept: "
-                    f"rescore it from its run ({rescore_options(scored)})"
-                )
-            queries.append(per_query)
+    for test, _ in _scored_tests(row, base):
         try:
-            comparison[test] = paired_comparison(*queries)
+            comparison[test] = paired_comparison(_per_query(row, test), _per_query(base, test))
         except ValueError:
             raise SystemExit(f"error: the two rows scored different {test} queries") from None
     return comparison
+
+
+def seed_rows(results: Path, name: str) -> dict[int, str]:
+    """{training seed: row name} of every measured seed of row `name`'s recipe and budget (seed
+    0's row carries no "-seedN"); empty for a JSON path."""
+    if name.endswith(".json"):
+        return {}
+    stem = re.sub(r"-seed\d+$", "", name)
+    seeds = {}
+    for path in results.glob(f"{glob.escape(stem)}*.json"):
+        if path.stem == stem:
+            seeds[0] = stem
+        elif match := re.fullmatch(re.escape(stem) + r"-seed(\d+)", path.stem):
+            seeds[int(match[1])] = path.stem
+    return dict(sorted(seeds.items()))
+
+
+def compare_seeds(results: Path, name: str, base_name: str) -> tuple[list[int], dict] | None:
+    """How far row `name`'s recipe is ahead of `base_name`'s over the training seeds both were
+    measured with (`ranking.seeded_paired_difference` of rank-1 and mAP per test): (the seeds,
+    {test: {"rank1": ..., "ap": ...}}), or None with fewer than two seeds in common."""
+    from ranking import seeded_paired_difference
+
+    names, base_names = seed_rows(results, name), seed_rows(results, base_name)
+    seeds = [seed for seed in names if seed in base_names]
+    if len(seeds) < 2:
+        return None
+    rows = [load_row(results / f"{names[seed]}.json") for seed in seeds]
+    bases = [load_row(results / f"{base_names[seed]}.json") for seed in seeds]
+    comparison = {}
+    for test, _ in _scored_tests(*rows, *bases):
+        row_queries = [_per_query(r, test) for r in rows]
+        base_queries = [_per_query(b, test) for b in bases]
+        first = row_queries[0]
+        if any(
+            q["identity"] != first["identity"] or q.get("query") != first.get("query")
+            for q in row_queries + base_queries
+        ):
+            raise SystemExit(f"error: the seeds' rows scored different {test} queries")
+        comparison[test] = {
+            key: seeded_paired_difference(
+                [q[key] for q in row_queries], [q[key] for q in base_queries], first["identity"]
+            )
+            for key in ("rank1", "ap")
+        }
+    return seeds, comparison
 
 
 def format_comparison(name: str, base_name: str, comparison: dict) -> str:
@@ -224,5 +278,25 @@ def format_comparison(name: str, base_name: str, comparison: dict) -> str:
                 lines.append(
                     f"  {title} {figure}: {100 * paired['difference']:+.1f} points "
                     f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+                )
+    return "\n".join(lines)
+
+
+def format_seeded_comparison(seeds: list[int], comparison: dict) -> str:
+    """Lines such as 'CUHK03 test rank-1: +0.1 points [-2.9, +3.2]; per seed +0.7, -0.5' for
+    `compare_seeds`."""
+    lines = [
+        f"Over seeds {', '.join(map(str, seeds))} of both (mean of the seeds' differences; "
+        "95% intervals that redraw the seeds as well as the people):"
+    ]
+    for test, title in TESTS:
+        for key, figure in (("rank1", "rank-1"), ("ap", "mAP")):
+            if test in comparison:
+                seeded = comparison[test][key]
+                low, high = seeded["interval"]
+                per_seed = ", ".join(f"{100 * d:+.1f}" for d in seeded["per_seed"])
+                lines.append(
+                    f"  {title} {figure}: {100 * seeded['difference']:+.1f} points "
+                    f"[{100 * low:+.1f}, {100 * high:+.1f}]; per seed {per_seed}"
                 )
     return "\n".join(lines)

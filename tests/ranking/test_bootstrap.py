@@ -8,8 +8,9 @@ from ranking import (
     paired_difference,
     per_query_results,
     ranking_intervals,
+    seeded_paired_difference,
 )
-from ranking.bootstrap import resampled_means
+from ranking.bootstrap import resampled_means, seeded_resampled_means
 
 
 def test_resampled_means_match_drawing_the_people_one_by_one():
@@ -125,3 +126,56 @@ def test_per_query_results_pair_two_models_on_the_same_queries():
     renamed = {**results[1], "query": [f"other-{n}" for n in results[1]["query"]]}
     with pytest.raises(ValueError, match="different queries"):
         paired_comparison(results[0], renamed)
+
+
+def test_seeded_resampled_means_match_drawing_seeds_then_people_one_by_one():
+    rng = np.random.default_rng(2)
+    identities = rng.integers(1, 7, 30)
+    values = rng.random((3, 30))
+    people = np.unique(identities)
+    people_draws = rng.multinomial(len(people), np.full(len(people), 1 / len(people)), size=4)
+    seed_draws = rng.multinomial(3, np.full(3, 1 / 3), size=4)
+    expected = []
+    for people_counts, seed_counts in zip(people_draws, seed_draws, strict=True):
+        seed_means = []
+        for seed_values, times in zip(values, seed_counts, strict=True):
+            drawn = [
+                seed_values[identities == person]
+                for person, n in zip(people, people_counts, strict=True)
+                for _ in range(n)
+            ]
+            seed_means += [np.concatenate(drawn).mean()] * times
+        expected.append(np.mean(seed_means))
+    got = seeded_resampled_means(values, identities, people_draws, seed_draws)
+    np.testing.assert_allclose(got, expected)
+
+
+def test_seeded_difference_of_identical_seeds_is_the_paired_difference():
+    rng = np.random.default_rng(3)
+    identities = np.repeat(np.arange(60), 2)
+    a, b = rng.random(120) < 0.6, rng.random(120) < 0.5
+    seeded = seeded_paired_difference(np.stack([a, a]), np.stack([b, b]), identities)
+    paired = paired_difference(a, b, identities)
+    assert seeded["difference"] == pytest.approx(paired["difference"])
+    assert seeded["interval"] == pytest.approx(paired["interval"])
+    assert seeded["per_seed"] == pytest.approx([paired["difference"]] * 2)
+
+
+def test_seeds_that_disagree_widen_the_interval():
+    # Seed 0 gains 10 points on every person, seed 1 loses 10: level on average, and the
+    # interval must hold both seeds' gains, not only the people's spread.
+    identities = np.repeat(np.arange(100), 10)
+    base = np.tile(np.arange(10) < 5, 100).astype(float)
+    gain = np.tile(np.arange(10) < 6, 100).astype(float)
+    loss = np.tile(np.arange(10) < 4, 100).astype(float)
+    seeded = seeded_paired_difference(np.stack([gain, loss]), np.stack([base, base]), identities)
+    assert seeded["difference"] == pytest.approx(0.0)
+    assert seeded["per_seed"] == pytest.approx([0.1, -0.1])
+    assert seeded["interval"] == pytest.approx((-0.1, 0.1))
+
+
+def test_seeded_difference_refuses_values_without_seeds_or_identities():
+    with pytest.raises(ValueError, match="seeds, queries"):
+        seeded_paired_difference(np.ones(4), np.ones(4), np.arange(4))
+    with pytest.raises(ValueError, match="seeds, queries"):
+        seeded_paired_difference(np.ones((2, 4)), np.ones((2, 4)), np.arange(3))

@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,6 +189,40 @@ def test_compare_pairs_two_rows_on_the_same_queries(tmp_path):
     assert out.splitlines()[0].startswith("better-1500x128 against default-1500x128")
     assert "  CUHK03 test rank-1: +0.5 points [+0.0, +1.5]" in out
     assert "unseen" not in out  # neither row scored it
+
+
+def test_compare_pools_the_seeds_both_rows_were_measured_with(tmp_path):
+    pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import quality_table
+
+    identities = [person for person in range(1, 51) for _ in range(4)]
+    base = [1, 0] * 100
+    rows = {
+        "better-1500x128": [1, 1] * 10 + base[20:],  # seed 0: 10 more hits of 200
+        "better-1500x128-seed1": [0, 0] * 10 + base[20:],  # seed 1: 10 fewer
+        "better-1500x128-seed2": base,  # no seed 2 of the base: not pooled
+        "default-1500x128": base,
+        "default-1500x128-seed1": base,
+        "default-3000x128-seed1": base,  # another budget
+    }
+    for name, hits in rows.items():
+        quality_table.write_row(tmp_path / f"{name}.json", _scored_row(name, hits, identities))
+    assert quality_table.seed_rows(tmp_path, "better-1500x128-seed1") == {
+        0: "better-1500x128", 1: "better-1500x128-seed1", 2: "better-1500x128-seed2"
+    }  # fmt: skip
+    out = _bench_quality(
+        "--compare", "better-1500x128-seed1", "default-1500x128", "--results", str(tmp_path)
+    )
+    assert "  CUHK03 test rank-1: -5.0 points" in out  # the rows named: seed 1 against seed 0
+    assert "Over seeds 0, 1 of both" in out
+    pooled = re.search(r"  CUHK03 test rank-1: \+0\.0 points \[(\S+), (\S+)\]; per seed (.*)", out)
+    assert pooled[3] == "+5.0, -5.0"
+    assert float(pooled[1]) <= -5.0 and float(pooled[2]) >= 5.0  # both seeds' gains inside
+    lone = _bench_quality(
+        "--compare", "better-1500x128", "default-3000x128-seed1", "--results", str(tmp_path)
+    )
+    assert "Over seeds" not in lone  # no seed in common
 
 
 def test_compare_names_the_rescore_a_row_needs(tmp_path):
