@@ -50,8 +50,13 @@ def identity_bootstrap(
     people = len(np.unique(identities))
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(people, np.full(people, 1.0 / people), size=resamples)
+    return _percentile_interval(resampled_means(values, identities, draws), level)
+
+
+def _percentile_interval(means: np.ndarray, level: float) -> tuple[float, float]:
+    """The central `level` share of the resampled `means`."""
     tail = (1.0 - level) / 2.0
-    low, high = np.quantile(resampled_means(values, identities, draws), [tail, 1.0 - tail])
+    low, high = np.quantile(means, [tail, 1.0 - tail])
     return float(low), float(high)
 
 
@@ -110,12 +115,10 @@ def seeded_paired_difference(
     people_draws = rng.multinomial(people, np.full(people, 1.0 / people), size=resamples)
     seed_draws = rng.multinomial(seeds, np.full(seeds, 1.0 / seeds), size=resamples)
     means = seeded_resampled_means(difference, identities, people_draws, seed_draws)
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(means, [tail, 1.0 - tail])
     per_seed = difference.mean(axis=1)
     return {
         "difference": float(per_seed.mean()),
-        "interval": (float(low), float(high)),
+        "interval": _percentile_interval(means, level),
         "per_seed": per_seed.tolist(),
     }
 
