@@ -43,6 +43,7 @@ from quality_table import (  # noqa: E402
     format_seeded_comparison,
     load_row,
     read_row,
+    seed_suffix,
     write_row,
 )
 
@@ -359,7 +360,7 @@ def main(argv=None) -> int:
 
 def row_id(name: str, args) -> str:
     """The file name of a row's JSON (and, for CUHK03 rows, of its run); seed 0 is unmarked."""
-    seed = f"-seed{args.seed}" if args.seed else ""
+    seed = seed_suffix(args.seed)
     if name == "synthetic-only":
         return f"synthetic-only-main-job{seed}"
     if name.startswith("synthetic-only-"):

@@ -221,18 +221,26 @@ def compare_rows(row: dict, base: dict) -> dict:
     return comparison
 
 
+SEED_SUFFIX = re.compile(r"-seed(\d+)$")
+
+
+def seed_suffix(seed: int) -> str:
+    """What ends the name of a row trained with `seed`: nothing for seed 0, else "-seedN"."""
+    return f"-seed{seed}" if seed else ""
+
+
 def seed_rows(results: Path, name: str) -> dict[int, str]:
-    """{training seed: row name} of every measured seed of row `name`'s recipe and budget (seed
-    0's row carries no "-seedN"); empty for a JSON path."""
+    """{training seed: row name} of every measured seed of row `name`'s recipe and budget;
+    empty for a JSON path."""
     if name.endswith(".json"):
         return {}
-    stem = re.sub(r"-seed\d+$", "", name)
+    stem = SEED_SUFFIX.sub("", name)
     seeds = {}
     for path in results.glob(f"{glob.escape(stem)}*.json"):
-        if path.stem == stem:
-            seeds[0] = stem
-        elif match := re.fullmatch(re.escape(stem) + r"-seed(\d+)", path.stem):
-            seeds[int(match[1])] = path.stem
+        suffix = path.stem[len(stem) :]
+        match = SEED_SUFFIX.fullmatch(suffix)
+        if not suffix or (match and seed_suffix(int(match[1])) == suffix):
+            seeds[int(match[1]) if match else 0] = path.stem
     return dict(sorted(seeds.items()))
 
 
