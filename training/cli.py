@@ -142,6 +142,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "beyond the training ones' styles; 0: never (default %(default)s)",
     )
     recipe.add_argument(
+        "--pooled-weight",
+        type=float,
+        default=defaults.pooled_weight,
+        help="weight of a training-only loss on the last feature map averaged over positions, "
+        "for convolutional features that identify people wherever they stand in the crop; "
+        "0: none (default %(default)s)",
+    )
+    recipe.add_argument(
         "--look-alikes",
         type=int,
         default=defaults.look_alikes,
@@ -230,6 +238,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         mixstyle=args.mixstyle,
         style_uncertainty=args.style_uncertainty,
         look_alikes=args.look_alikes,
+        pooled_weight=args.pooled_weight,
         init_from=args.init_from,
         backbone_lr_scale=args.backbone_lr_scale,
     )

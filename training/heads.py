@@ -1,4 +1,5 @@
-"""Classification heads on top of the unit-length features."""
+"""Training-only layers on top of the network: cosine-softmax heads on unit-length features,
+and the pooled branch that asks the convolutional layers for features independent of position."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import keras
 from keras import ops
 
-from training.network import INIT_STDDEV
+from training.network import BN_EPSILON, INIT_STDDEV, kernel_initializer
 
 SCALE_PENALTY = 0.1  # the reference's l2_regularizer(1e-1) on the free scale parameter
 
@@ -99,5 +100,53 @@ class CosineSoftmaxHead(keras.layers.Layer):
             "initial_kappa": self.initial_kappa,
             "fixed_kappa": self.fixed_kappa,
             "margin": self.margin,
+            "weight_init": self.weight_init,
+        }
+
+
+class PooledBranch(keras.layers.Layer):
+    """A training-only second embedding of the network's last feature map, averaged over
+    positions: global average pool, dense (no bias), batch norm (no scale), unit length.
+
+    The network's own feature reads the map through a flatten and a dense layer, one weight per
+    position, so nothing asks the convolutional layers for features that name a person wherever
+    in the crop they stand. A loss on this pooled embedding does. The branch shapes the shared
+    layers only; it is in no checkpoint's feature extractor, export or frozen graph.
+
+    units: size of the pooled embedding.
+    bn_momentum: of its batch norm, as the network's (TrainConfig.resolved_bn_momentum).
+    weight_init: the dense kernel's starting weights (training.network.kernel_initializer).
+    """
+
+    def __init__(self, units: int, bn_momentum: float, weight_init: str = "he", **kwargs):
+        kwargs.setdefault("name", "pooled_branch")
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.bn_momentum = float(bn_momentum)
+        self.weight_init = weight_init
+        self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
+        self.dense = keras.layers.Dense(
+            self.units, use_bias=False, kernel_initializer=kernel_initializer(weight_init)
+        )
+        self.norm = keras.layers.BatchNormalization(
+            center=True, scale=False, momentum=self.bn_momentum, epsilon=BN_EPSILON
+        )
+
+    def build(self, input_shape):
+        pooled = (input_shape[0], input_shape[-1])
+        self.dense.build(pooled)
+        self.norm.build((input_shape[0], self.units))
+
+    def call(self, feature_map, training=False):
+        x = self.pool(ops.cast(feature_map, "float32"))
+        x = self.norm(self.dense(x), training=training)
+        return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), 1e-12))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "bn_momentum": self.bn_momentum,
             "weight_init": self.weight_init,
         }

@@ -235,14 +235,23 @@ class StyleUncertainty(layers.Layer):
         return {**super().get_config(), "probability": self.probability}
 
 
-def with_style_layers(
-    model: keras.Model, mixstyle: float, uncertainty: float = 0.0, seed=None
+# The last feature map (N, 16, 8, 128): what the flatten and fc1 read, and the pooled branch.
+LAST_FEATURE_MAP = "conv4_3_add"
+
+
+def training_view(
+    model: keras.Model,
+    mixstyle: float,
+    uncertainty: float = 0.0,
+    seed=None,
+    feature_map: bool = False,
 ) -> keras.Model:
     """A training view of `model` sharing its layers and weights, with MixStyle (probability
-    `mixstyle`) then StyleUncertainty (`uncertainty`) after the layers of STYLE_AFTER; `model`
-    itself when both are 0. `model`, and so every checkpoint, export and frozen graph, stays
-    the plain network."""
-    if not mixstyle and not uncertainty:
+    `mixstyle`) then StyleUncertainty (`uncertainty`) after the layers of STYLE_AFTER. With
+    `feature_map` it returns (features, the LAST_FEATURE_MAP output) for the pooled branch
+    (training.heads.PooledBranch). `model` itself when it would add nothing. `model`, and so
+    every checkpoint, export and frozen graph, stays the plain network."""
+    if not mixstyle and not uncertainty and not feature_map:
         return model
 
     def seeded(offset: int):
@@ -258,14 +267,20 @@ def with_style_layers(
         return chosen
 
     after = {name: styles(i, name) for i, name in enumerate(STYLE_AFTER)}
+    maps = {}
 
     def call(layer, *args, **kwargs):
         out = layer(*args, **kwargs)
         for style in after.get(layer.name, []):
             out = style(out)
+        if layer.name == LAST_FEATURE_MAP:
+            maps["last"] = out
         return out
 
-    return keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    view = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    if not feature_map:
+        return view
+    return keras.Model(view.inputs, [view.outputs[0], maps["last"]], name="training_view")
 
 
 def reference_variable_map(model: keras.Model) -> dict[str, keras.Variable]:

@@ -42,6 +42,7 @@ RECIPE_FLAGS = {
     "mixstyle": "--mixstyle",
     "style_uncertainty": "--style-uncertainty",
     "look_alikes": "--look-alikes",
+    "pooled_weight": "--pooled-weight",
     "backbone_lr_scale": "--backbone-lr-scale",
 }
 
@@ -55,6 +56,7 @@ BEFORE_FIELD_EXISTED = {
     "mixstyle": 0.0,
     "style_uncertainty": 0.0,
     "look_alikes": 0,
+    "pooled_weight": 0.0,
     "init_from": None,
     "backbone_lr_scale": 1.0,
     "optimizer": "adam",

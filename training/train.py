@@ -82,6 +82,7 @@ class TrainConfig:
     mixstyle: float = 0.5  # probability of mixing feature styles between images (0: never)
     style_uncertainty: float = 0.0  # probability of style noise (DSU) in a batch (0: never)
     look_alikes: int = 0  # people each seed brings into a batch (training.look_alikes; 0: random)
+    pooled_weight: float = 0.0  # weight of the pooled branch's loss (heads.PooledBranch; 0: none)
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
@@ -170,6 +171,11 @@ class TrainConfig:
                 raise ReidError(
                     f"--{flag} must lie in [0, 1], got {value}.", "Use for example 0.5."
                 )
+        if self.pooled_weight < 0:
+            raise ReidError(
+                f"--pooled-weight must be 0 or more, got {self.pooled_weight}.",
+                "Use for example 0.5, or 0 for no pooled branch.",
+            )
         if self.look_alikes < 0 or (self.look_alikes and not self.uses_head()):
             raise ReidError(
                 f"--look-alikes {self.look_alikes} needs a value >= 0 and a cosine-softmax loss "
@@ -258,98 +264,6 @@ def _prepare_data(config: TrainConfig, log):
     return train_set, validation, labels, classes, sampler, mix
 
 
-def _make_optimizers(config: TrainConfig, model, head, plan) -> list[tuple[object, list]]:
-    """[(optimizer, its variables)]: one for all, or the head's own at the full rate.
-
-    With --backbone-lr-scale below 1 the feature extractor gets its own optimiser at the lower rate
-    (scaling gradients would not do: Adam's steps do not depend on the gradient's scale).
-    """
-    import keras
-
-    from training import devices
-    from training.schedules import learning_rate_schedule
-
-    def optimizer(scale: float):
-        rate = learning_rate_schedule(
-            config.lr_schedule, config.lr * scale, config.steps, config.warmup_fraction
-        )
-        if config.optimizer == "sgd":
-            chosen = keras.optimizers.SGD(learning_rate=rate, momentum=0.9, nesterov=True)
-        else:
-            chosen = keras.optimizers.Adam(learning_rate=rate)
-        return devices.wrap_optimizer(chosen, plan)
-
-    backbone = list(model.trainable_variables)
-    head_variables = list(head.trainable_variables) if head is not None else []
-    if config.backbone_lr_scale == 1.0 or not head_variables:
-        groups = [(optimizer(1.0), backbone + head_variables)]
-    elif plan.loss_scaling:
-        raise ReidError(
-            "--backbone-lr-scale below 1 cannot be combined with float16 loss scaling (GPU "
-            "mixed precision): the two optimisers would scale the loss differently.",
-            "Add --precision fp32, or fine-tune with --backbone-lr-scale 1.",
-        )
-    else:
-        groups = [(optimizer(config.backbone_lr_scale), backbone), (optimizer(1.0), head_variables)]
-    for optimizer, variables in groups:
-        optimizer.build(variables)
-    return groups
-
-
-def _make_train_step(model, head, optimizers, step, config: TrainConfig, plan, topology):
-    """One optimiser step over the global batch, as a tf.function reading a batch iterator."""
-    import tensorflow as tf
-
-    from training import distribute
-    from training.losses import batch_hard_triplet_loss, cosine_softmax_loss, magnet_loss
-
-    metric_losses = {"magnet": magnet_loss, "triplet": batch_hard_triplet_loss}
-    metric_loss = metric_losses.get(config.loss.removeprefix("cosine-softmax+"))
-    metric_weight = config.triplet_weight if head is not None else 1.0
-    strategy = topology.strategy
-    variables = [v for _, group in optimizers for v in group]
-
-    def replica_step(images, labels):
-        with tf.GradientTape() as tape:
-            features = model(images, training=True)
-            regularization = tf.add_n([tf.cast(x, tf.float32) for x in model.losses])
-            task_loss = tf.constant(0.0)
-            accuracy = tf.constant(float("nan"))
-            if head is not None:
-                cosines = head.cosines(features)
-                logits = head.logits(cosines, labels)
-                task_loss += cosine_softmax_loss(logits, labels, config.label_smoothing)
-                if head.losses:
-                    regularization += tf.add_n(head.losses)
-                predictions = tf.argmax(cosines, axis=1, output_type=tf.int32)
-                accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, labels), tf.float32))
-            if metric_loss is not None:
-                task_loss += metric_weight * metric_loss(tf.cast(features, tf.float32), labels)
-            loss = task_loss + regularization
-            # Gradients are summed over replicas, so each contributes its share of the mean.
-            replica_loss = loss / strategy.num_replicas_in_sync
-            if plan.loss_scaling:
-                replica_loss = optimizers[0][0].scale_loss(replica_loss)
-        gradients = tape.gradient(replica_loss, variables)
-        if topology.npu_ranks > 1:
-            gradients = distribute.npu_all_reduce_gradients(gradients)
-        start = 0
-        for optimizer, group in optimizers:
-            optimizer.apply(gradients[start : start + len(group)], group)
-            start += len(group)
-        return loss, accuracy
-
-    @tf.function(reduce_retracing=True)
-    def train_step(batches):
-        images, labels = next(batches)
-        loss, accuracy = strategy.run(replica_step, args=(images, labels))
-        step.assign_add(1)
-        mean = tf.distribute.ReduceOp.MEAN
-        return strategy.reduce(mean, loss, axis=None), strategy.reduce(mean, accuracy, axis=None)
-
-    return train_step
-
-
 def _make_validator(model, validation):
     """validation_rank1() of the model as it stands, on `validation` (training.validation)."""
     import tensorflow as tf
@@ -396,8 +310,9 @@ def train(config: TrainConfig, log=print) -> dict:
     import tensorflow as tf
 
     from training import devices, distribute
-    from training.heads import CosineSoftmaxHead
-    from training.network import create_feature_extractor, with_style_layers
+    from training.heads import CosineSoftmaxHead, PooledBranch
+    from training.network import create_feature_extractor, training_view
+    from training.step import make_optimizers, make_train_step
 
     config.check()
     output_dir = Path(config.output_dir)
@@ -429,29 +344,48 @@ def train(config: TrainConfig, log=print) -> dict:
             dropout=config.dropout,
             weight_init=config.weight_init,
         )
-        styled = with_style_layers(model, config.mixstyle, config.style_uncertainty, config.seed)
-        head = None
-        if config.uses_head():
+        view = training_view(
+            model, config.mixstyle, config.style_uncertainty, config.seed, config.pooled_weight > 0
+        )
+
+        def classifier(name: str):
+            if not config.uses_head():
+                return None
             head = CosineSoftmaxHead(
                 len(classes),
                 initial_kappa=config.initial_kappa,
                 fixed_kappa=config.fixed_kappa,
                 margin=config.margin,
                 weight_init=config.weight_init,
+                name=name,
             )
-        if head is not None:
             head.build((None, model.output.shape[-1]))
+            return head
+
+        head = classifier("ball")
+        pooled = None
+        if config.pooled_weight > 0:
+            branch = PooledBranch(
+                model.output.shape[-1], config.resolved_bn_momentum(), config.weight_init
+            )
+            branch.build(view.outputs[1].shape)
+            pooled = (branch, classifier("pooled_ball"))
         # The class vectors the current look-alike table came from, kept for resuming.
         look_alike_vectors = None
         if config.look_alikes:
             look_alike_vectors = tf.Variable(
                 tf.identity(head.mean_vectors), trainable=False, name="look_alike_vectors"
             )
-        optimizers = _make_optimizers(config, model, head, plan)
+        heads = [layer for layer in (head, *(pooled or ())) if layer is not None]
+        optimizers = make_optimizers(config, model, heads, plan)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizers[0][0])
     if head is not None:
         checkpoint.head = head
+    if pooled is not None:
+        checkpoint.pooled_branch = pooled[0]
+        if pooled[1] is not None:
+            checkpoint.pooled_head = pooled[1]
     if len(optimizers) > 1:
         checkpoint.head_optimizer = optimizers[1][0]
     if look_alike_vectors is not None:
@@ -481,7 +415,7 @@ def train(config: TrainConfig, log=print) -> dict:
     if int(step.numpy()) >= config.steps and summary_path.exists():
         log(f"{output_dir} is already trained to step {int(step.numpy())}; nothing to do.")
         return json.loads(summary_path.read_text())
-    train_step = _make_train_step(styled, head, optimizers, step, config, plan, topology)
+    train_step = make_train_step(view, head, pooled, optimizers, step, config, plan, topology)
     validation_rank1 = _make_validator(model, validation)
     start_step = int(step.numpy())
     validate = chief and config.validate_every > 0

@@ -8,6 +8,7 @@ import keras  # noqa: E402
 
 from training.network import (  # noqa: E402
     FEATURE_DIM,
+    LAST_FEATURE_MAP,
     REFERENCE_PARAMETER_COUNT,
     STYLE_AFTER,
     STYLE_EPSILON,
@@ -17,7 +18,7 @@ from training.network import (  # noqa: E402
     mix_styles,
     perturb_styles,
     reference_variable_map,
-    with_style_layers,
+    training_view,
 )
 
 
@@ -130,8 +131,8 @@ def test_mixstyle_changes_training_features_only_and_shares_the_network():
     np.testing.assert_array_equal(MixStyle(0.0)(x, training=True).numpy(), x.numpy())
 
     model = create_feature_extractor(weight_init="he")
-    assert with_style_layers(model, 0.0, 0.0) is model
-    view = with_style_layers(model, 0.5, seed=1)
+    assert training_view(model, 0.0, 0.0) is model
+    view = training_view(model, 0.5, seed=1)
     assert [w is v for w, v in zip(model.weights, view.weights, strict=True)] == [True] * len(
         model.weights
     )
@@ -140,6 +141,20 @@ def test_mixstyle_changes_training_features_only_and_shares_the_network():
     assert not any(isinstance(layer, MixStyle) for layer in model.layers)
     images = np.random.default_rng(0).uniform(0, 1, (4, 128, 64, 3)).astype("float32")
     np.testing.assert_allclose(view(images, training=False), model(images, training=False))
+
+
+def test_training_view_can_return_the_last_feature_map_for_the_pooled_branch():
+    model = create_feature_extractor(weight_init="he")
+    view = training_view(model, 0.0, feature_map=True)
+    assert len(view.weights) == len(model.weights)
+    images = np.random.default_rng(1).uniform(0, 1, (3, 128, 64, 3)).astype("float32")
+    features, feature_map = view(images, training=False)
+    np.testing.assert_allclose(features, model(images, training=False), atol=1e-6)
+    last = keras.Model(model.inputs, model.get_layer(LAST_FEATURE_MAP).output)
+    np.testing.assert_allclose(feature_map, last(images, training=False), atol=1e-5)
+    assert tuple(feature_map.shape) == (3, 16, 8, 128)
+    styled = training_view(model, 0.5, seed=1, feature_map=True)
+    assert [len(styled.outputs), len(styled.weights)] == [2, len(model.weights)]
 
 
 def test_perturb_styles_against_numpy():
@@ -174,10 +189,10 @@ def test_style_uncertainty_changes_training_features_only_and_follows_mixstyle()
     np.testing.assert_array_equal(StyleUncertainty(0.0)(x, training=True).numpy(), x.numpy())
 
     model = create_feature_extractor(weight_init="he")
-    view = with_style_layers(model, 0.5, 0.5, seed=1)
+    view = training_view(model, 0.5, 0.5, seed=1)
     names = [layer.name for layer in view.layers if isinstance(layer, MixStyle | StyleUncertainty)]
     assert names == [f"{name}_{kind}" for name in STYLE_AFTER for kind in ("mixstyle", "dsu")]
-    alone = with_style_layers(model, 0.0, 0.5, seed=1)
+    alone = training_view(model, 0.0, 0.5, seed=1)
     assert not any(isinstance(layer, MixStyle) for layer in alone.layers)
     assert len(view.weights) == len(model.weights)
     images = np.random.default_rng(0).uniform(0, 1, (4, 128, 64, 3)).astype("float32")

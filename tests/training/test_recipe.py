@@ -23,7 +23,7 @@ from training.augment import (  # noqa: E402
     random_grayscale,
     random_resolution,
 )
-from training.heads import CosineSoftmaxHead, inverse_softplus  # noqa: E402
+from training.heads import CosineSoftmaxHead, PooledBranch, inverse_softplus  # noqa: E402
 from training.losses import cosine_softmax_loss  # noqa: E402
 from training.schedules import learning_rate_schedule  # noqa: E402
 
@@ -100,6 +100,27 @@ def test_he_init_starts_the_class_vectors_near_unit_length():
     reference = CosineSoftmaxHead(500)
     reference.build((None, 128))
     assert np.linalg.norm(reference.mean_vectors.numpy(), axis=0).mean() < 0.02
+
+
+def test_pooled_branch_against_numpy_and_blind_to_where_a_pattern_stands():
+    rng = np.random.default_rng(3)
+    maps = rng.normal(size=(4, 16, 8, 128)).astype("float32")
+    branch = PooledBranch(128, bn_momentum=0.99)
+    branch.build(maps.shape)
+    branch.norm.moving_mean.assign(rng.normal(size=128).astype("float32"))
+    branch.norm.moving_variance.assign(rng.uniform(0.5, 2.0, 128).astype("float32"))
+    branch.norm.beta.assign(rng.normal(size=128).astype("float32"))
+    got = branch(maps, training=False).numpy()
+
+    norm = branch.norm
+    x = maps.mean(axis=(1, 2)) @ branch.dense.kernel.numpy()
+    x = (x - norm.moving_mean.numpy()) / np.sqrt(norm.moving_variance.numpy() + norm.epsilon)
+    x = x + norm.beta.numpy()
+    np.testing.assert_allclose(got, x / np.linalg.norm(x, axis=1, keepdims=True), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    # Moving every position elsewhere in the map leaves the embedding as it was.
+    shuffled = maps.reshape(4, 128, 128)[:, rng.permutation(128)].reshape(maps.shape)
+    np.testing.assert_allclose(branch(shuffled, training=False).numpy(), got, atol=1e-5)
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -19,6 +19,7 @@ RECORDED = {
     "mixstyle": 0.0,
     "style_uncertainty": 0.0,
     "look_alikes": 0,
+    "pooled_weight": 0.0,
     "dropout": 0.4,
     "backbone_lr_scale": 1.0,
     "augmentations": "flip",

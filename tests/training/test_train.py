@@ -219,6 +219,31 @@ def test_style_layers_train_and_write_checkpoints_of_the_plain_network(small_mar
         _config(small_market, run, style_uncertainty=-0.1).check()
 
 
+def test_pooled_branch_trains_resumes_and_stays_out_of_the_network(small_market, tmp_path):
+    import tensorflow as tf
+
+    from training.checkpoints import load_network, resolve_checkpoint
+
+    run = tmp_path / "run"
+    first = train(_config(small_market, run, steps=2, pooled_weight=0.5, mixstyle=0.5))
+    assert first["loss"] == first["loss"]  # finite, not NaN
+    recorded = json.loads((run / "config.json").read_text())["config"]
+    assert recorded["pooled_weight"] == 0.5
+    saved = tf.train.load_checkpoint(str(run / "checkpoints")).get_variable_to_shape_map()
+    assert any(name.startswith("pooled_branch/") for name in saved), sorted(saved)
+    messages = []
+    second = train(
+        _config(small_market, run, steps=3, pooled_weight=0.5, mixstyle=0.5), messages.append
+    )
+    assert second["steps"] == 3 and any("Resuming" in m for m in messages), messages
+    network = load_network(resolve_checkpoint(str(run)))  # checks every variable matched
+    assert not [layer for layer in network.layers if "pooled" in layer.name]
+    with pytest.raises(ReidError, match="--pooled-weight must be 0 or more"):
+        _config(small_market, run, pooled_weight=-1.0).check()
+    with pytest.raises(ReidError, match="--pooled-weight 0.5"):
+        train(_config(small_market, run, steps=4))
+
+
 def test_rerun_under_other_defaults_names_the_flags_that_resume_the_run(
     small_market, tmp_path, capsys
 ):
