@@ -132,6 +132,7 @@ class PooledBranch(keras.layers.Layer):
         self.norm = keras.layers.BatchNormalization(
             center=True, scale=False, momentum=self.bn_momentum, epsilon=BN_EPSILON
         )
+        self.unit = keras.layers.UnitNormalization(axis=-1)
 
     def build(self, input_shape):
         pooled = (input_shape[0], input_shape[-1])
@@ -140,8 +141,7 @@ class PooledBranch(keras.layers.Layer):
 
     def call(self, feature_map, training=False):
         x = self.pool(ops.cast(feature_map, "float32"))
-        x = self.norm(self.dense(x), training=training)
-        return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), 1e-12))
+        return self.unit(self.norm(self.dense(x), training=training))
 
     def get_config(self):
         return {
