@@ -150,6 +150,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "0: none (default %(default)s)",
     )
     recipe.add_argument(
+        "--share-columns",
+        action="store_true",
+        help="fc1 reads every column of each row of the last feature map through the same "
+        "weights: features of horizontal stripes of the person, wherever they stand left or "
+        "right (the network and its exports are unchanged)",
+    )
+    recipe.add_argument(
         "--look-alikes",
         type=int,
         default=defaults.look_alikes,
@@ -239,6 +246,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         style_uncertainty=args.style_uncertainty,
         look_alikes=args.look_alikes,
         pooled_weight=args.pooled_weight,
+        share_columns=args.share_columns,
         init_from=args.init_from,
         backbone_lr_scale=args.backbone_lr_scale,
     )

@@ -283,6 +283,30 @@ def training_view(
     return keras.Model(view.inputs, [view.outputs[0], maps["last"]], name="training_view")
 
 
+# The layer whose kernel --share-columns ties: it reads the flattened LAST_FEATURE_MAP.
+FC1 = "fc1"
+
+
+def share_columns(kernel, map_shape):
+    """fc1's `kernel` (or its gradient) with each row of the last feature map (`map_shape`
+    height x width x channels) reading every column through the same weights: their mean.
+
+    A kernel so tied computes dense(flatten(x)) = sum over rows of each row's column sum times
+    one weight matrix: features of horizontal stripes of the person, wherever they stand left or
+    right, from the unchanged network (flatten + dense), so exports stay deep_sort's graph.
+    """
+    height, width, channels = map_shape
+    rows = ops.reshape(kernel, (height, width, channels, -1))
+    shared = ops.broadcast_to(ops.mean(rows, axis=1, keepdims=True), ops.shape(rows))
+    return ops.reshape(shared, ops.shape(kernel))
+
+
+def tie_columns(model: keras.Model) -> None:
+    """Set fc1's kernel to its column-shared form (share_columns), where --share-columns starts."""
+    kernel = model.get_layer(FC1).kernel
+    kernel.assign(share_columns(kernel, tuple(model.get_layer(LAST_FEATURE_MAP).output.shape[1:])))
+
+
 def reference_variable_map(model: keras.Model) -> dict[str, keras.Variable]:
     """Map the reference implementation's TF1 variable names to this model's variables.
 

@@ -43,6 +43,7 @@ RECIPE_FLAGS = {
     "style_uncertainty": "--style-uncertainty",
     "look_alikes": "--look-alikes",
     "pooled_weight": "--pooled-weight",
+    "share_columns": "--share-columns",
     "backbone_lr_scale": "--backbone-lr-scale",
 }
 
@@ -57,6 +58,7 @@ BEFORE_FIELD_EXISTED = {
     "style_uncertainty": 0.0,
     "look_alikes": 0,
     "pooled_weight": 0.0,
+    "share_columns": False,
     "init_from": None,
     "backbone_lr_scale": 1.0,
     "optimizer": "adam",
@@ -91,6 +93,8 @@ def flag_for(key: str, value) -> str:
         return "--fixed-kappa 0" if key == "fixed_kappa" else f"(no {flag})"
     if key == "augmentations" and not value:
         return f"{flag} none"
+    if isinstance(value, bool):  # a switch
+        return flag if value else f"(no {flag})"
     return f"{flag} {value}"
 
 

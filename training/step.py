@@ -61,12 +61,20 @@ def make_train_step(view, head, pooled, optimizers, step, config, plan, topology
 
     from training import distribute
     from training.losses import batch_hard_triplet_loss, cosine_softmax_loss, magnet_loss
+    from training.network import FC1, LAST_FEATURE_MAP, share_columns
 
     metric_losses = {"magnet": magnet_loss, "triplet": batch_hard_triplet_loss}
     metric_loss = metric_losses.get(config.loss.removeprefix("cosine-softmax+"))
     metric_weight = config.triplet_weight if head is not None else 1.0
     strategy = topology.strategy
     variables = [v for _, group in optimizers for v in group]
+    # --share-columns: fc1's kernel gets one gradient per row of the map's columns, so Adam moves
+    # the tied weights alike and they stay tied.
+    shared = None
+    if config.share_columns:
+        kernel = view.get_layer(FC1).kernel
+        shared = next(i for i, v in enumerate(variables) if v is kernel)
+        map_shape = tuple(view.get_layer(LAST_FEATURE_MAP).output.shape[1:])
 
     def task_loss(features, labels, classifier):
         """The run's loss on unit `features`, and the classifier's accuracy (NaN without)."""
@@ -100,6 +108,8 @@ def make_train_step(view, head, pooled, optimizers, step, config, plan, topology
             if plan.loss_scaling:
                 replica_loss = optimizers[0][0].scale_loss(replica_loss)
         gradients = tape.gradient(replica_loss, variables)
+        if shared is not None:
+            gradients[shared] = share_columns(gradients[shared], map_shape)
         if topology.npu_ranks > 1:
             gradients = distribute.npu_all_reduce_gradients(gradients)
         start = 0

@@ -83,6 +83,9 @@ class TrainConfig:
     style_uncertainty: float = 0.0  # probability of style noise (DSU) in a batch (0: never)
     look_alikes: int = 0  # people each seed brings into a batch (training.look_alikes; 0: random)
     pooled_weight: float = 0.0  # weight of the pooled branch's loss (heads.PooledBranch; 0: none)
+    share_columns: bool = (
+        False  # fc1 reads each row's columns alike (training.network.share_columns)
+    )
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
@@ -311,7 +314,7 @@ def train(config: TrainConfig, log=print) -> dict:
 
     from training import devices, distribute
     from training.heads import CosineSoftmaxHead, PooledBranch
-    from training.network import create_feature_extractor, training_view
+    from training.network import create_feature_extractor, tie_columns, training_view
     from training.step import make_optimizers, make_train_step
 
     config.check()
@@ -401,6 +404,8 @@ def train(config: TrainConfig, log=print) -> dict:
         init_source = resolve_checkpoint(config.init_from)
         restore_weights(model, init_source)
         log(f"Starting from the weights of {init_source.prefix} ({init_source.kind}).")
+    if manager_latest is None and config.share_columns:
+        tie_columns(model)
     if manager_latest is None and topology.npu_ranks > 1:
         distribute.npu_broadcast_variables(
             model.variables + [v for o, _ in optimizers for v in o.variables]

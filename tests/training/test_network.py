@@ -18,6 +18,8 @@ from training.network import (  # noqa: E402
     mix_styles,
     perturb_styles,
     reference_variable_map,
+    share_columns,
+    tie_columns,
     training_view,
 )
 
@@ -155,6 +157,31 @@ def test_training_view_can_return_the_last_feature_map_for_the_pooled_branch():
     assert tuple(feature_map.shape) == (3, 16, 8, 128)
     styled = training_view(model, 0.5, seed=1, feature_map=True)
     assert [len(styled.outputs), len(styled.weights)] == [2, len(model.weights)]
+
+
+def test_share_columns_against_numpy_and_blind_to_where_a_column_stands():
+    rng = np.random.default_rng(3)
+    kernel = rng.normal(size=(4 * 3 * 2 * 5)).reshape(4 * 3 * 2, 5).astype("float32")
+    rows = kernel.reshape(4, 3, 2, 5)
+    expected = np.broadcast_to(rows.mean(axis=1, keepdims=True), rows.shape).reshape(24, 5)
+    np.testing.assert_allclose(share_columns(kernel, (4, 3, 2)), expected, rtol=1e-6)
+
+    model = create_feature_extractor(weight_init="he")
+    tie_columns(model)
+    last = keras.Model(model.inputs, model.get_layer(LAST_FEATURE_MAP).output)
+    fc1 = model.get_layer("fc1")
+    images = rng.uniform(0, 1, (2, 128, 64, 3)).astype("float32")
+    feature_map = last(images, training=False).numpy()
+    shuffled = feature_map[:, :, rng.permutation(8)]  # columns moved within their rows
+    outputs = [fc1(x.reshape(2, -1)).numpy() for x in (feature_map, shuffled)]
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-4, atol=1e-4)
+    by_row = np.einsum("nhc,hck->nk", feature_map.sum(axis=2), rows_of(fc1.kernel.numpy()))
+    np.testing.assert_allclose(outputs[0], by_row, rtol=1e-4, atol=1e-4)
+
+
+def rows_of(kernel):
+    """fc1's tied kernel as one (channels, features) matrix per row of the last map."""
+    return kernel.reshape(16, 8, 128, FEATURE_DIM)[:, 0]
 
 
 def test_perturb_styles_against_numpy():

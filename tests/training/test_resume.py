@@ -20,6 +20,7 @@ RECORDED = {
     "style_uncertainty": 0.0,
     "look_alikes": 0,
     "pooled_weight": 0.0,
+    "share_columns": False,
     "dropout": 0.4,
     "backbone_lr_scale": 1.0,
     "augmentations": "flip",
@@ -73,6 +74,8 @@ def test_runs_from_before_style_noise_count_as_without_it():
         ("augmentations", "", "--augment none"),
         ("fixed_kappa", None, "--fixed-kappa 0"),
         ("initial_kappa", None, "(no --initial-kappa)"),
+        ("share_columns", True, "--share-columns"),
+        ("share_columns", False, "(no --share-columns)"),
     ],
 )
 def test_flag_for_spells_the_command_line(key, value, words):

@@ -260,3 +260,22 @@ def test_rerun_under_other_defaults_names_the_flags_that_resume_the_run(
     text = output.out + output.err
     assert "Add --lr 0.001 --weight-init reference --mixstyle 0.0" in text, text
     assert "Traceback" not in text
+
+
+def test_shared_columns_stay_shared_through_training_resume_and_export(small_market, tmp_path):
+    import numpy as np
+
+    from training.checkpoints import load_network, resolve_checkpoint
+
+    run = tmp_path / "run"
+    shared = {"share_columns": True, "weight_decay": 1e-4}  # decay's gradient must tie too
+    train(_config(small_market, run, steps=2, **shared))
+    messages = []
+    train(_config(small_market, run, steps=3, **shared), messages.append)
+    assert any("Resuming" in m for m in messages), messages
+    network = load_network(resolve_checkpoint(str(run)))  # the plain network, every weight matched
+    kernel = network.get_layer("fc1").kernel.numpy().reshape(16, 8, 128, 128)
+    np.testing.assert_allclose(kernel, np.broadcast_to(kernel[:, :1], kernel.shape), atol=1e-6)
+    assert np.ptp(kernel[:, 0], axis=0).max() > 0  # rows still differ from each other
+    with pytest.raises(ReidError, match="--share-columns"):
+        train(_config(small_market, run, steps=4, weight_decay=1e-4))
