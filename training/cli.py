@@ -68,7 +68,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="batch-norm moving-average momentum (default 0.999, less for runs under 10k steps)",
     )
-    recipe = parser.add_argument_group("recipe (defaults: see the README's ablation table)")
+    recipe = parser.add_argument_group(
+        "recipe (defaults: see the ablation table in docs/quality/README.md)"
+    )
     recipe.add_argument(
         "--augment",
         default=defaults.augmentations,

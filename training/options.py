@@ -9,7 +9,7 @@ STRATEGIES = ("auto", "none", "mirrored", "multiworker")
 LR_SCHEDULES = ("constant", "cosine")
 # Adam, as the reference; or SGD with Nesterov momentum 0.9 (weight decay then acts as decay).
 OPTIMIZERS = ("adam", "sgd")
-# The peak rate and weight decay each optimiser was measured with on CUHK03 (README): SGD's
+# The peak rate and weight decay each optimiser was measured with on CUHK03 (docs/quality): SGD's
 # steps scale with the gradient and need a rate about seventy times Adam's.
 OPTIMIZER_DEFAULTS = {
     "adam": {"lr": 3e-3, "weight_decay": 1e-8},

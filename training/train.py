@@ -66,8 +66,9 @@ class TrainConfig:
     keep_checkpoints: int = 3
     strategy: str = "auto"
     cpu_replicas: int = 1
-    # The recipe (the README's ablation table backs each choice). The reference's: cosine-softmax
-    # alone, constant rate 1e-3, weights of stddev 1e-3, no MixStyle; kept: learned kappa, flip.
+    # The recipe (the ablation table in docs/quality/README.md backs each choice). The
+    # reference's: cosine-softmax alone, constant rate 1e-3, weights of stddev 1e-3, no
+    # MixStyle; kept: learned kappa, flip.
     augmentations: str = "flip"  # comma-separated names of training.options.AUGMENTATIONS
     initial_kappa: float | None = None  # start of the learned scale (None: softplus(0))
     fixed_kappa: float | None = None  # a constant cosine-softmax scale instead (NormFace)

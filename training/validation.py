@@ -8,7 +8,7 @@ Two protocols:
               Video datasets such as MARS are passed over: their galleries are far too large
               to rank during training.
 The choice decides what is reported during training, and which identities train; the final
-checkpoint is kept whatever the figure. Measured on CUHK03 (README, "Quality on real people"),
+checkpoint is kept whatever the figure. Measured on CUHK03 (docs/quality/README.md),
 the held-out identities' 10% fewer classes scored higher in a 1,500-step budget.
 """
 
