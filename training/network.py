@@ -301,10 +301,15 @@ def share_columns(kernel, map_shape):
     return ops.reshape(shared, ops.shape(kernel))
 
 
+def last_map_shape(model: keras.Model) -> tuple[int, int, int]:
+    """Height, width and channels of the LAST_FEATURE_MAP that fc1 reads."""
+    return tuple(model.get_layer(LAST_FEATURE_MAP).output.shape[1:])
+
+
 def tie_columns(model: keras.Model) -> None:
     """Set fc1's kernel to its column-shared form (share_columns), where --share-columns starts."""
     kernel = model.get_layer(FC1).kernel
-    kernel.assign(share_columns(kernel, tuple(model.get_layer(LAST_FEATURE_MAP).output.shape[1:])))
+    kernel.assign(share_columns(kernel, last_map_shape(model)))
 
 
 def reference_variable_map(model: keras.Model) -> dict[str, keras.Variable]:

@@ -2,7 +2,8 @@
 
 The step trains the feature (cosine-softmax and/or a metric loss on the unit features) and,
 when the run has one, the pooled branch (training.heads.PooledBranch) with the same loss on its
-own features, weighted by `pooled_weight`.
+own features, weighted by `pooled_weight`. With --share-columns, fc1's gradient is shared
+across each row's columns (training.network.share_columns) before the optimiser applies it.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def make_train_step(view, head, pooled, optimizers, step, config, plan, topology
 
     from training import distribute
     from training.losses import batch_hard_triplet_loss, cosine_softmax_loss, magnet_loss
-    from training.network import FC1, LAST_FEATURE_MAP, share_columns
+    from training.network import FC1, last_map_shape, share_columns
 
     metric_losses = {"magnet": magnet_loss, "triplet": batch_hard_triplet_loss}
     metric_loss = metric_losses.get(config.loss.removeprefix("cosine-softmax+"))
@@ -74,7 +75,7 @@ def make_train_step(view, head, pooled, optimizers, step, config, plan, topology
     if config.share_columns:
         kernel = view.get_layer(FC1).kernel
         shared = next(i for i, v in enumerate(variables) if v is kernel)
-        map_shape = tuple(view.get_layer(LAST_FEATURE_MAP).output.shape[1:])
+        map_shape = last_map_shape(view)
 
     def task_loss(features, labels, classifier):
         """The run's loss on unit `features`, and the classifier's accuracy (NaN without)."""
