@@ -175,13 +175,9 @@ def test_share_columns_against_numpy_and_blind_to_where_a_column_stands():
     shuffled = feature_map[:, :, rng.permutation(8)]  # columns moved within their rows
     outputs = [fc1(x.reshape(2, -1)).numpy() for x in (feature_map, shuffled)]
     np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-4, atol=1e-4)
-    by_row = np.einsum("nhc,hck->nk", feature_map.sum(axis=2), rows_of(fc1.kernel.numpy()))
+    row_weights = fc1.kernel.numpy().reshape(16, 8, 128, FEATURE_DIM)[:, 0]  # one per row
+    by_row = np.einsum("nhc,hck->nk", feature_map.sum(axis=2), row_weights)
     np.testing.assert_allclose(outputs[0], by_row, rtol=1e-4, atol=1e-4)
-
-
-def rows_of(kernel):
-    """fc1's tied kernel as one (channels, features) matrix per row of the last map."""
-    return kernel.reshape(16, 8, 128, FEATURE_DIM)[:, 0]
 
 
 def test_perturb_styles_against_numpy():

@@ -262,7 +262,9 @@ def test_rerun_under_other_defaults_names_the_flags_that_resume_the_run(
     assert "Traceback" not in text
 
 
-def test_shared_columns_stay_shared_through_training_resume_and_export(small_market, tmp_path):
+def test_shared_columns_stay_shared_through_training_and_resume_in_the_plain_network(
+    small_market, tmp_path
+):
     import numpy as np
 
     from training.checkpoints import load_network, resolve_checkpoint
