@@ -275,9 +275,15 @@ def test_shared_columns_stay_shared_through_training_and_resume_in_the_plain_net
     messages = []
     train(_config(small_market, run, steps=3, **shared), messages.append)
     assert any("Resuming" in m for m in messages), messages
-    network = load_network(resolve_checkpoint(str(run)))  # the plain network, every weight matched
-    kernel = network.get_layer("fc1").kernel.numpy().reshape(16, 8, 128, 128)
-    np.testing.assert_allclose(kernel, np.broadcast_to(kernel[:, :1], kernel.shape), atol=1e-6)
-    assert np.ptp(kernel[:, 0], axis=0).max() > 0  # rows still differ from each other
     with pytest.raises(ReidError, match="--share-columns"):
         train(_config(small_market, run, steps=4, weight_decay=1e-4))
+    # Fine-tuning an ordinary run with the flag ties its columns where it starts.
+    plain = tmp_path / "plain"
+    train(_config(small_market, plain, steps=1))
+    tuned = tmp_path / "tuned"
+    train(_config(small_market, tuned, steps=1, share_columns=True, init_from=str(plain)))
+    for folder in (run, tuned):
+        network = load_network(resolve_checkpoint(str(folder)))  # the plain network
+        kernel = network.get_layer("fc1").kernel.numpy().reshape(16, 8, 128, 128)
+        np.testing.assert_allclose(kernel, np.broadcast_to(kernel[:, :1], kernel.shape), atol=1e-6)
+        assert np.ptp(kernel[:, 0], axis=0).max() > 0  # rows still differ from each other
