@@ -22,6 +22,8 @@ BN_EPSILON = 1e-3
 REFERENCE_BN_MOMENTUM = 0.999
 WEIGHT_DECAY = 1e-8
 INIT_STDDEV = 1e-3
+# The dense layer that reads the flattened LAST_FEATURE_MAP (its kernel: --share-columns).
+FC1 = "fc1"
 
 
 def kernel_initializer(weight_init: str) -> keras.initializers.Initializer:
@@ -143,7 +145,7 @@ def create_feature_extractor(
         x = _residual_block(x, name, increase_dim, is_first, batch_norm, kernel_options, dropout)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(dropout, name="fc1_dropout")(x)
-    x = layers.Dense(FEATURE_DIM, use_bias=False, name="fc1", **kernel_options())(x)
+    x = layers.Dense(FEATURE_DIM, use_bias=False, name=FC1, **kernel_options())(x)
     x = batch_norm("fc1_bn")(x)
     x = layers.Activation("elu", name="fc1_elu")(x)
     # The normalised feature is kept in float32 even under mixed precision.
@@ -281,10 +283,6 @@ def training_view(
     if not feature_map:
         return view
     return keras.Model(view.inputs, [view.outputs[0], maps["last"]], name="training_view")
-
-
-# The layer whose kernel --share-columns ties: it reads the flattened LAST_FEATURE_MAP.
-FC1 = "fc1"
 
 
 def share_columns(kernel, map_shape):

@@ -84,9 +84,8 @@ class TrainConfig:
     style_uncertainty: float = 0.0  # probability of style noise (DSU) in a batch (0: never)
     look_alikes: int = 0  # people each seed brings into a batch (training.look_alikes; 0: random)
     pooled_weight: float = 0.0  # weight of the pooled branch's loss (heads.PooledBranch; 0: none)
-    share_columns: bool = (
-        False  # fc1 reads each row's columns alike (training.network.share_columns)
-    )
+    # fc1 reads each row's columns through one set of weights (training.network.share_columns)
+    share_columns: bool = False
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
     init_from: str | None = None
     backbone_lr_scale: float = 1.0  # the feature extractor's share of --lr (the head keeps it)
