@@ -122,6 +122,14 @@ ABLATIONS: dict[str, dict] = {
     # a person stands left or right in the box; 2.1 M of fc1's weights become 262 k.
     "mixstyle-share-columns": {**HE_3E3, "mixstyle": 0.5, "share_columns": True},
     "mixstyle-kappa10": {**HE_3E3, "mixstyle": 0.5, "initial_kappa": 10.0},
+    # The triplet term on softmax-weighted positives and negatives (AGW's weighted triplet): each
+    # step learns from every pair of the batch, not one pair per anchor, for a network that
+    # underfits in this budget.
+    "mixstyle-weighted-triplet": {
+        **HE_3E3,
+        "mixstyle": 0.5,
+        "loss": "cosine-softmax+weighted-triplet",
+    },
     "mixstyle-lr6e-3": {**HE_3E3, "mixstyle": 0.5, "lr": 6e-3},
     "mixstyle-wd5e-4": {**HE_3E3, "mixstyle": 0.5, "weight_decay": 5e-4},
     "mixstyle-erasing": {**HE_3E3, "mixstyle": 0.5, "augmentations": "flip,erasing"},
@@ -258,6 +266,8 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     # A training-only loss on the last feature map averaged over positions: synthetic people
     # stand where the generator puts them, real ones where a detector's box does.
     "pooled0.5": {"pooled_weight": 0.5},
+    # The triplet term on softmax-weighted positives and negatives of every pair of the batch.
+    "weighted-triplet": {"loss": "cosine-softmax+weighted-triplet"},
     # fc1 sharing weights across each row's columns: stripe features, which the colour
     # histograms of stripes show transfer to real people (CUHK03 rank-1 16.9% with nothing
     # learned), wherever the person stands left or right.

@@ -1,4 +1,5 @@
-"""Metric-learning losses of the reference: cosine-softmax, magnet and batch-hard triplet.
+"""Metric-learning losses: the reference's cosine-softmax, magnet and batch-hard triplet, and a
+weighted triplet that learns from every pair of the batch.
 
 Each takes a batch of features (N, D) and integer labels (N,) and returns a scalar.
 """
@@ -40,11 +41,39 @@ def batch_hard_triplet_loss(features: tf.Tensor, labels: tf.Tensor) -> tf.Tensor
 
     Hermans, Beyer & Leibe (2017): softplus(max_pos d(a, p) - min_neg d(a, n)).
     """
-    distances = tf.sqrt(tf.maximum(squared_distances(features, features) + 1e-5, 0.0))
-    same = tf.cast(tf.equal(labels[:, None], labels[None, :]), distances.dtype)
+    distances, same, _ = _pair_distances(features, labels)
     hardest_positive = tf.reduce_max(same * distances, axis=1)
     hardest_negative = tf.reduce_min(distances + same * 1e10, axis=1)
     return tf.reduce_mean(tf.nn.softplus(hardest_positive - hardest_negative))
+
+
+def _pair_distances(features: tf.Tensor, labels: tf.Tensor):
+    """Euclidean distances between the rows, and masks of same-identity pairs and of self-pairs."""
+    distances = tf.sqrt(tf.maximum(squared_distances(features, features) + 1e-5, 0.0))
+    same = tf.cast(tf.equal(labels[:, None], labels[None, :]), distances.dtype)
+    return distances, same, tf.eye(tf.shape(labels)[0], dtype=distances.dtype)
+
+
+def _masked_softmax(values: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Softmax of each row of `values` over the entries where `mask` is 1 (0 elsewhere)."""
+    shifted = values - tf.reduce_max(values * mask - (1.0 - mask) * 1e10, axis=1, keepdims=True)
+    exponentials = tf.exp(tf.minimum(shifted, 0.0)) * mask
+    return exponentials / (tf.reduce_sum(exponentials, axis=1, keepdims=True) + 1e-12)
+
+
+def weighted_triplet_loss(features: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Soft-margin triplet loss on softmax-weighted positives and negatives of each anchor.
+
+    Ye et al. (2021, AGW's weighted regularisation triplet): the hardest positive and negative of
+    batch-hard become means weighted by softmax(d(a, p)) over the positives and softmax(-d(a, n))
+    over the negatives, so every pair of the batch teaches each step, the hard ones most.
+    """
+    distances, same, self_pairs = _pair_distances(features, labels)
+    positives = same - self_pairs
+    negatives = 1.0 - same
+    positive = tf.reduce_sum(_masked_softmax(distances, positives) * distances, axis=1)
+    negative = tf.reduce_sum(_masked_softmax(-distances, negatives) * distances, axis=1)
+    return tf.reduce_mean(tf.nn.softplus(positive - negative))
 
 
 def magnet_loss(features: tf.Tensor, labels: tf.Tensor, margin: float = 1.0) -> tf.Tensor:

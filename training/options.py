@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-LOSSES = ("cosine-softmax", "magnet", "triplet", "cosine-softmax+triplet")
+LOSSES = (
+    "cosine-softmax",
+    "magnet",
+    "triplet",
+    "weighted-triplet",
+    "cosine-softmax+triplet",
+    "cosine-softmax+weighted-triplet",
+)
 DEVICES = ("auto", "cpu", "gpu", "npu")
 PRECISIONS = ("auto", "fp32", "mixed")
 STRATEGIES = ("auto", "none", "mirrored", "multiworker")

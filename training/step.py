@@ -61,11 +61,21 @@ def make_train_step(view, head, pooled, optimizers, step, config, plan, topology
     import tensorflow as tf
 
     from training import distribute
-    from training.losses import batch_hard_triplet_loss, cosine_softmax_loss, magnet_loss
+    from training.losses import (
+        batch_hard_triplet_loss,
+        cosine_softmax_loss,
+        magnet_loss,
+        weighted_triplet_loss,
+    )
     from training.network import FC1, last_map_shape, share_columns
 
-    metric_losses = {"magnet": magnet_loss, "triplet": batch_hard_triplet_loss}
-    metric_loss = metric_losses.get(config.loss.removeprefix("cosine-softmax+"))
+    metric_losses = {
+        "magnet": magnet_loss,
+        "triplet": batch_hard_triplet_loss,
+        "weighted-triplet": weighted_triplet_loss,
+    }
+    metric_name = config.loss.removeprefix("cosine-softmax+")
+    metric_loss = None if metric_name == "cosine-softmax" else metric_losses[metric_name]
     metric_weight = config.triplet_weight if head is not None else 1.0
     strategy = topology.strategy
     variables = [v for _, group in optimizers for v in group]

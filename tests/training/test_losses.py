@@ -10,6 +10,7 @@ from training.losses import (  # noqa: E402
     batch_hard_triplet_loss,
     cosine_softmax_loss,
     magnet_loss,
+    weighted_triplet_loss,
 )
 
 
@@ -32,6 +33,18 @@ def numpy_triplet(features, labels):
         positive = max(d[j] for j in range(len(labels)) if labels[j] == labels[i])
         negative = min(d[j] for j in range(len(labels)) if labels[j] != labels[i])
         losses.append(_softplus(positive - negative))
+    return np.mean(losses)
+
+
+def numpy_weighted_triplet(features, labels):
+    losses = []
+    for i in range(len(labels)):
+        d = np.sqrt(np.maximum(((features - features[i]) ** 2).sum(1) + 1e-5, 0))
+        positives = [d[j] for j in range(len(labels)) if labels[j] == labels[i] and j != i]
+        negatives = [d[j] for j in range(len(labels)) if labels[j] != labels[i]]
+        positive_weights = np.exp(positives) / np.exp(positives).sum()
+        negative_weights = np.exp(np.negative(negatives)) / np.exp(np.negative(negatives)).sum()
+        losses.append(_softplus(positive_weights @ positives - negative_weights @ negatives))
     return np.mean(losses)
 
 
@@ -63,6 +76,35 @@ def test_triplet_matches_numpy(seed):
     features, labels = _batch(seed)
     got = batch_hard_triplet_loss(tf.constant(features), tf.constant(labels)).numpy()
     assert got == pytest.approx(numpy_triplet(features, labels), rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weighted_triplet_matches_numpy(seed):
+    features, labels = _batch(seed)
+    order = np.random.default_rng(seed).permutation(len(labels))  # labels need not be grouped
+    features, labels = features[order], labels[order]
+    got = weighted_triplet_loss(tf.constant(features), tf.constant(labels)).numpy()
+    assert got == pytest.approx(numpy_weighted_triplet(features, labels), rel=1e-6)
+
+
+def test_weighted_triplet_lies_between_the_easiest_and_hardest_pairs():
+    """Weighted means of the positives and negatives stay within batch-hard's extremes."""
+    features, labels = _batch(4, classes=3, per_class=4)
+    weighted = weighted_triplet_loss(tf.constant(features), tf.constant(labels)).numpy()
+    hardest = batch_hard_triplet_loss(tf.constant(features), tf.constant(labels)).numpy()
+    assert 0.0 < weighted <= hardest
+
+
+def test_weighted_triplet_gradient_is_finite_for_a_lone_identity():
+    """An identity with one image in the batch has no positive: its term is finite, not NaN."""
+    features, labels = _batch(5, classes=3, per_class=2)
+    labels = np.append(labels, 9).astype("int32")
+    features = np.vstack([features, features[:1] * -1.0])
+    variable = tf.Variable(features)
+    with tf.GradientTape() as tape:
+        loss = weighted_triplet_loss(variable, tf.constant(labels))
+    assert np.isfinite(loss.numpy())
+    assert np.all(np.isfinite(tape.gradient(loss, variable).numpy()))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -14,7 +14,7 @@ pytest.importorskip("tensorflow")
 
 from core.errors import ReidError  # noqa: E402
 from reid.cli import main  # noqa: E402
-from training.options import OPTIMIZER_DEFAULTS  # noqa: E402
+from training.options import LOSSES, OPTIMIZER_DEFAULTS  # noqa: E402
 from training.train import TrainConfig, train  # noqa: E402
 
 
@@ -49,6 +49,15 @@ def test_training_lifts_rank1_far_above_chance_and_the_untrained_network(small_m
     assert final >= 0.6, summary
     assert final >= initial + 0.25, summary
     assert final >= 5 * chance, summary
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_trains(small_market, tmp_path, loss):
+    """Each --loss runs its steps to a finite loss, the softmax's accuracy only where it has one."""
+    summary = train(_config(small_market, tmp_path / "run", steps=2, loss=loss))
+    assert summary["steps"] == 2
+    assert np.isfinite(summary["loss"]) and summary["loss"] > 0
+    assert np.isfinite(summary["accuracy"]) == loss.startswith("cosine-softmax")
 
 
 def test_rerun_resumes_from_the_last_checkpoint(small_market, tmp_path):
