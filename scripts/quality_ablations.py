@@ -130,6 +130,14 @@ ABLATIONS: dict[str, dict] = {
         "mixstyle": 0.5,
         "loss": "cosine-softmax+weighted-triplet",
     },
+    # ... with weights sharp enough for unit features (AGW's are long and unnormalised): the
+    # hardest few pairs of each anchor weigh most, the rest still teach.
+    "mixstyle-weighted-triplet-s10": {
+        **HE_3E3,
+        "mixstyle": 0.5,
+        "loss": "cosine-softmax+weighted-triplet",
+        "triplet_sharpness": 10.0,
+    },
     "mixstyle-lr6e-3": {**HE_3E3, "mixstyle": 0.5, "lr": 6e-3},
     "mixstyle-wd5e-4": {**HE_3E3, "mixstyle": 0.5, "weight_decay": 5e-4},
     "mixstyle-erasing": {**HE_3E3, "mixstyle": 0.5, "augmentations": "flip,erasing"},
@@ -268,6 +276,7 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     "pooled0.5": {"pooled_weight": 0.5},
     # The triplet term on softmax-weighted positives and negatives of every pair of the batch.
     "weighted-triplet": {"loss": "cosine-softmax+weighted-triplet"},
+    "weighted-triplet-s10": {"loss": "cosine-softmax+weighted-triplet", "triplet_sharpness": 10.0},
     # fc1 sharing weights across each row's columns: stripe features, which the colour
     # histograms of stripes show transfer to real people (CUHK03 rank-1 16.9% with nothing
     # learned), wherever the person stands left or right.

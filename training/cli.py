@@ -97,6 +97,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="weight of the triplet term with --loss cosine-softmax+triplet",
     )
     recipe.add_argument(
+        "--triplet-sharpness",
+        type=float,
+        default=defaults.triplet_sharpness,
+        help="how strongly --loss [cosine-softmax+]weighted-triplet favours the hardest pairs "
+        "(1: AGW's; large: batch-hard)",
+    )
+    recipe.add_argument(
         "--optimizer",
         choices=OPTIMIZERS,
         default=defaults.optimizer,
@@ -239,6 +246,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         margin=args.margin,
         label_smoothing=args.label_smoothing,
         triplet_weight=args.triplet_weight,
+        triplet_sharpness=args.triplet_sharpness,
         lr_schedule=args.lr_schedule,
         warmup_fraction=args.warmup_fraction,
         weight_decay=args.weight_decay,

@@ -61,18 +61,24 @@ def _masked_softmax(values: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     return exponentials / (tf.reduce_sum(exponentials, axis=1, keepdims=True) + 1e-12)
 
 
-def weighted_triplet_loss(features: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+def weighted_triplet_loss(
+    features: tf.Tensor, labels: tf.Tensor, sharpness: float = 1.0
+) -> tf.Tensor:
     """Soft-margin triplet loss on softmax-weighted positives and negatives of each anchor.
 
     Ye et al. (2021, AGW's weighted regularisation triplet): the hardest positive and negative of
-    batch-hard become means weighted by softmax(d(a, p)) over the positives and softmax(-d(a, n))
-    over the negatives, so every pair of the batch teaches each step, the hard ones most.
+    batch-hard become means weighted by softmax(s d(a, p)) over the positives and
+    softmax(-s d(a, n)) over the negatives, so every pair of the batch teaches each step, the hard
+    ones most. `sharpness` s: AGW's 1 suits its long unnormalised features; unit features lie
+    within distance 2, where s = 1 weighs all negatives almost alike. Large s is batch-hard.
     """
     distances, same, self_pairs = _pair_distances(features, labels)
     positives = same - self_pairs
     negatives = 1.0 - same
-    positive = tf.reduce_sum(_masked_softmax(distances, positives) * distances, axis=1)
-    negative = tf.reduce_sum(_masked_softmax(-distances, negatives) * distances, axis=1)
+    positive_weights = _masked_softmax(sharpness * distances, positives)
+    negative_weights = _masked_softmax(-sharpness * distances, negatives)
+    positive = tf.reduce_sum(positive_weights * distances, axis=1)
+    negative = tf.reduce_sum(negative_weights * distances, axis=1)
     return tf.reduce_mean(tf.nn.softplus(positive - negative))
 
 

@@ -37,6 +37,7 @@ RECIPE_FLAGS = {
     "margin": "--margin",
     "label_smoothing": "--label-smoothing",
     "triplet_weight": "--triplet-weight",
+    "triplet_sharpness": "--triplet-sharpness",
     "dropout": "--dropout",
     "weight_init": "--weight-init",
     "mixstyle": "--mixstyle",

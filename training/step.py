@@ -58,6 +58,8 @@ def make_train_step(view, head, pooled, optimizers, step, config, plan, topology
     head: the cosine-softmax head of the features, or None (metric loss alone).
     pooled: (PooledBranch, its cosine-softmax head or None), or None without a branch.
     """
+    import functools
+
     import tensorflow as tf
 
     from training import distribute
@@ -72,7 +74,9 @@ def make_train_step(view, head, pooled, optimizers, step, config, plan, topology
     metric_losses = {
         "magnet": magnet_loss,
         "triplet": batch_hard_triplet_loss,
-        "weighted-triplet": weighted_triplet_loss,
+        "weighted-triplet": functools.partial(
+            weighted_triplet_loss, sharpness=config.triplet_sharpness
+        ),
     }
     metric_name = config.loss.removeprefix("cosine-softmax+")
     metric_loss = None if metric_name == "cosine-softmax" else metric_losses[metric_name]

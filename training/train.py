@@ -75,6 +75,7 @@ class TrainConfig:
     margin: float = 0.0  # additive cosine margin (CosFace)
     label_smoothing: float = 0.0
     triplet_weight: float = 1.0  # weight of the triplet term in cosine-softmax+triplet
+    triplet_sharpness: float = 1.0  # of the weighted triplet's pair weights (losses; 1: AGW's)
     lr_schedule: str = "cosine"  # linear warm-up then cosine decay to 0; or "constant"
     warmup_fraction: float = 0.1  # share of --steps spent warming up
     weight_decay: float | None = None  # L2 on kernels; None: the optimiser's
@@ -174,6 +175,11 @@ class TrainConfig:
                 raise ReidError(
                     f"--{flag} must lie in [0, 1], got {value}.", "Use for example 0.5."
                 )
+        if self.triplet_sharpness <= 0:
+            raise ReidError(
+                f"--triplet-sharpness must be above 0, got {self.triplet_sharpness}.",
+                "Use for example 10, or 1 for AGW's weights.",
+            )
         if self.pooled_weight < 0:
             raise ReidError(
                 f"--pooled-weight must be 0 or more, got {self.pooled_weight}.",

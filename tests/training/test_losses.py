@@ -36,14 +36,15 @@ def numpy_triplet(features, labels):
     return np.mean(losses)
 
 
-def numpy_weighted_triplet(features, labels):
+def numpy_weighted_triplet(features, labels, sharpness=1.0):
     losses = []
     for i in range(len(labels)):
         d = np.sqrt(np.maximum(((features - features[i]) ** 2).sum(1) + 1e-5, 0))
         positives = [d[j] for j in range(len(labels)) if labels[j] == labels[i] and j != i]
         negatives = [d[j] for j in range(len(labels)) if labels[j] != labels[i]]
-        positive_weights = np.exp(positives) / np.exp(positives).sum()
-        negative_weights = np.exp(np.negative(negatives)) / np.exp(np.negative(negatives)).sum()
+        positives, negatives = np.array(positives), np.array(negatives)
+        positive_weights = np.exp(sharpness * positives) / np.exp(sharpness * positives).sum()
+        negative_weights = np.exp(-sharpness * negatives) / np.exp(-sharpness * negatives).sum()
         losses.append(_softplus(positive_weights @ positives - negative_weights @ negatives))
     return np.mean(losses)
 
@@ -78,13 +79,23 @@ def test_triplet_matches_numpy(seed):
     assert got == pytest.approx(numpy_triplet(features, labels), rel=1e-6)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_weighted_triplet_matches_numpy(seed):
+@pytest.mark.parametrize("seed, sharpness", [(0, 1.0), (1, 1.0), (2, 10.0), (3, 30.0)])
+def test_weighted_triplet_matches_numpy(seed, sharpness):
     features, labels = _batch(seed)
     order = np.random.default_rng(seed).permutation(len(labels))  # labels need not be grouped
     features, labels = features[order], labels[order]
-    got = weighted_triplet_loss(tf.constant(features), tf.constant(labels)).numpy()
-    assert got == pytest.approx(numpy_weighted_triplet(features, labels), rel=1e-6)
+    got = weighted_triplet_loss(tf.constant(features), tf.constant(labels), sharpness).numpy()
+    assert got == pytest.approx(numpy_weighted_triplet(features, labels, sharpness), rel=1e-6)
+
+
+def test_weighted_triplet_sharpens_towards_batch_hard():
+    features, labels = _batch(6, classes=3, per_class=4)
+    hardest = batch_hard_triplet_loss(tf.constant(features), tf.constant(labels)).numpy()
+    gaps = [
+        hardest - weighted_triplet_loss(tf.constant(features), tf.constant(labels), s).numpy()
+        for s in (1.0, 10.0, 1000.0)
+    ]
+    assert gaps[0] > gaps[1] > 0 and gaps[2] == pytest.approx(0.0, abs=1e-4)
 
 
 def test_weighted_triplet_lies_between_the_easiest_and_hardest_pairs():
