@@ -94,7 +94,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--triplet-weight",
         type=float,
         default=defaults.triplet_weight,
-        help="weight of the triplet term with --loss cosine-softmax+triplet",
+        help="weight of the triplet term with --loss cosine-softmax+[weighted-]triplet",
     )
     recipe.add_argument(
         "--triplet-sharpness",

@@ -74,8 +74,9 @@ class TrainConfig:
     fixed_kappa: float | None = None  # a constant cosine-softmax scale instead (NormFace)
     margin: float = 0.0  # additive cosine margin (CosFace)
     label_smoothing: float = 0.0
-    triplet_weight: float = 1.0  # weight of the triplet term in cosine-softmax+triplet
-    triplet_sharpness: float = 1.0  # of the weighted triplet's pair weights (losses; 1: AGW's)
+    triplet_weight: float = 1.0  # weight of the (weighted) triplet term beside cosine-softmax
+    # How strongly the weighted triplet favours hard pairs (losses.weighted_triplet_loss; 1: AGW's)
+    triplet_sharpness: float = 1.0
     lr_schedule: str = "cosine"  # linear warm-up then cosine decay to 0; or "constant"
     warmup_fraction: float = 0.1  # share of --steps spent warming up
     weight_decay: float | None = None  # L2 on kernels; None: the optimiser's

@@ -153,6 +153,13 @@ def test_dropout_outside_zero_to_one_is_refused(small_market, tmp_path, capsys):
     assert "--dropout must lie in [0, 1)" in err and "Traceback" not in err
 
 
+def test_triplet_sharpness_of_zero_is_refused(small_market, tmp_path, capsys):
+    argv = ["train", "--data-dir", str(small_market), "--output-dir", str(tmp_path)]
+    assert main([*argv, "--triplet-sharpness", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--triplet-sharpness must be above 0" in err and "Traceback" not in err
+
+
 def test_unknown_weight_init_is_refused(small_market, tmp_path):
     config = TrainConfig(data_dir=str(small_market), output_dir=str(tmp_path), weight_init="x")
     with pytest.raises(ReidError, match="Unknown --weight-init 'x'"):
