@@ -9,7 +9,7 @@ under Market-1501 rules (cosine distance), and writes rank-1/5/10, mAP, mINP, tr
 the training curve to RESULTS/<row>.json (each query's result to RESULTS/queries/<row>.json, for
 --compare). Training resumes, and a finished row is not retrained.
 
-    python scripts/bench_quality.py                      # the default recipe, 1,500 x 128
+    python scripts/bench_quality.py                      # the defaults (DEFAULTS_ROW), 1,500 x 128
     python scripts/bench_quality.py --ablation reference --ablation default-flip-only
     python scripts/bench_quality.py --extra              # + CUHK03-extra's 624 people
     python scripts/bench_quality.py --synthetic-only     # the main job's training
@@ -34,7 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from benchlib import describe_machine  # noqa: E402
-from quality_ablations import ABLATIONS, SYNTHETIC_ABLATIONS  # noqa: E402
+from quality_ablations import ABLATIONS, DEFAULTS_ROW, SYNTHETIC_ABLATIONS  # noqa: E402
 from quality_table import (  # noqa: E402
     ablation_table,
     compare_rows,
@@ -351,7 +351,7 @@ def main(argv=None) -> int:
             config, dataset = synthetic_only_config(args, name)
             run_row(row, config, args, unseen_pairs=True, synthetic=dataset)
         return 0
-    for name in args.ablation or ["default"]:
+    for name in args.ablation or [DEFAULTS_ROW]:
         run_dir = Path(args.runs) / row_id(name, args)
         # Trained on CUHK03-extra's people, the unseen-camera test would not be unseen.
         run_row(name, row_config(name, args, run_dir), args, unseen_pairs=not args.extra)

@@ -143,6 +143,18 @@ def test_rows_of_another_seed_get_their_own_files():
     assert bench_quality.row_id("synthetic-only-he-init", args(2)) == "synthetic-only-he-init-seed2"
 
 
+def test_the_defaults_run_under_the_row_that_spells_them_out():
+    """Run with no --ablation, the defaults pool with their named row's other seeds."""
+    from training.train import TrainConfig
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from quality_ablations import ABLATIONS, DEFAULTS_ROW
+
+    changes = ABLATIONS[DEFAULTS_ROW]
+    assert changes, "the row spells the recipe out, so it keeps its meaning"
+    assert {field: getattr(TrainConfig(), field) for field in changes} == changes
+
+
 def test_rank1_on_identity_subsets_scores_galleries_of_that_many_people():
     pytest.importorskip("tensorflow")
     sys.path.insert(0, str(ROOT / "scripts"))
