@@ -145,6 +145,7 @@ def test_rows_of_another_seed_get_their_own_files():
 
 def test_the_defaults_run_under_the_row_that_spells_them_out():
     """Run with no --ablation, the defaults pool with their named row's other seeds."""
+    pytest.importorskip("tensorflow")
     from training.train import TrainConfig
 
     sys.path.insert(0, str(ROOT / "scripts"))
