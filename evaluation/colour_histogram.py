@@ -16,9 +16,8 @@ import numpy as np
 
 from core.contract import PATCH_SHAPE
 from encoder.crops import read_crop
+from training.colour_prior import BINS, STRIPES  # the prior training asks for, the same bins
 
-STRIPES = 6
-BINS = (8, 4, 4)  # hue (OpenCV's 0-179), saturation, value
 _RANGES = (180, 256, 256)
 
 

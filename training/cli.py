@@ -159,6 +159,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "0: none (default %(default)s)",
     )
     recipe.add_argument(
+        "--colour-prior",
+        type=float,
+        default=defaults.colour_prior,
+        help="weight of a training-only loss asking the embedding to rank each crop's neighbours "
+        "as colour histograms of horizontal stripes do, so that people never seen in training "
+        "land near those dressed alike; 0: none (default %(default)s)",
+    )
+    recipe.add_argument(
         "--share-columns",
         action="store_true",
         help="fc1 reads every column of each row of the last feature map through the same "
@@ -256,6 +264,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         style_uncertainty=args.style_uncertainty,
         look_alikes=args.look_alikes,
         pooled_weight=args.pooled_weight,
+        colour_prior=args.colour_prior,
         share_columns=args.share_columns,
         init_from=args.init_from,
         backbone_lr_scale=args.backbone_lr_scale,

@@ -44,6 +44,7 @@ RECIPE_FLAGS = {
     "style_uncertainty": "--style-uncertainty",
     "look_alikes": "--look-alikes",
     "pooled_weight": "--pooled-weight",
+    "colour_prior": "--colour-prior",
     "share_columns": "--share-columns",
     "backbone_lr_scale": "--backbone-lr-scale",
 }
@@ -59,6 +60,7 @@ BEFORE_FIELD_EXISTED = {
     "style_uncertainty": 0.0,
     "look_alikes": 0,
     "pooled_weight": 0.0,
+    "colour_prior": 0.0,
     "share_columns": False,
     "init_from": None,
     "backbone_lr_scale": 1.0,

@@ -2,8 +2,10 @@
 
 The step trains the feature (cosine-softmax and/or a metric loss on the unit features) and,
 when the run has one, the pooled branch (training.heads.PooledBranch) with the same loss on its
-own features, weighted by `pooled_weight`. With --share-columns, fc1's gradient is shared
-across each row's columns (training.network.share_columns) before the optimiser applies it.
+own features, weighted by `pooled_weight`, and, with --colour-prior, the order of each crop's
+neighbours as colour histograms of stripes see it (training.colour_prior). With
+--share-columns, fc1's gradient is shared across each row's columns
+(training.network.share_columns) before the optimiser applies it.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def make_train_step(view, head, pooled, optimizers, step, config, plan, topology
     import tensorflow as tf
 
     from training import distribute
+    from training.colour_prior import similarity_correlation_loss, stripe_histograms
     from training.losses import (
         batch_hard_triplet_loss,
         cosine_softmax_loss,
@@ -110,6 +113,9 @@ def make_train_step(view, head, pooled, optimizers, step, config, plan, topology
             outputs = view(images, training=True)
             features = outputs[0] if pooled is not None else outputs
             loss, accuracy = task_loss(features, labels, head)
+            if config.colour_prior:
+                prior = stripe_histograms(images)
+                loss += config.colour_prior * similarity_correlation_loss(features, prior)
             if pooled is not None:
                 branch, branch_head = pooled
                 pooled_features = branch(outputs[1], training=True)

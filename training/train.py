@@ -86,6 +86,8 @@ class TrainConfig:
     style_uncertainty: float = 0.0  # probability of style noise (DSU) in a batch (0: never)
     look_alikes: int = 0  # people each seed brings into a batch (training.look_alikes; 0: random)
     pooled_weight: float = 0.0  # weight of the pooled branch's loss (heads.PooledBranch; 0: none)
+    # weight of the stripe-colour prior on the embedding's neighbours (training.colour_prior)
+    colour_prior: float = 0.0
     # fc1 reads each row's columns through one set of weights (training.network.share_columns)
     share_columns: bool = False
     # Fine-tuning: start from these weights (a run, checkpoint or reference TF1 checkpoint).
@@ -185,6 +187,11 @@ class TrainConfig:
             raise ReidError(
                 f"--pooled-weight must be 0 or more, got {self.pooled_weight}.",
                 "Use for example 0.5, or 0 for no pooled branch.",
+            )
+        if self.colour_prior < 0:
+            raise ReidError(
+                f"--colour-prior must be 0 or more, got {self.colour_prior}.",
+                "Use for example 1, or 0 for no colour prior.",
             )
         if self.look_alikes < 0 or (self.look_alikes and not self.uses_head()):
             raise ReidError(

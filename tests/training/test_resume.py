@@ -20,6 +20,7 @@ RECORDED = {
     "style_uncertainty": 0.0,
     "look_alikes": 0,
     "pooled_weight": 0.0,
+    "colour_prior": 0.0,
     "share_columns": False,
     "dropout": 0.4,
     "backbone_lr_scale": 1.0,
