@@ -4,10 +4,13 @@ Colour histograms of horizontal stripes (evaluation.colour_histogram) tell real 
 with nothing learned, where a network trained briefly on synthetic people barely does. The
 identity losses only ask that people be apart, not how far apart; `similarity_correlation_loss`
 asks the embedding to order each crop's neighbours in the batch as the stripe histograms do, so
-people never seen in training still land near those dressed alike.
+people never seen in training still land near those dressed alike. Measured on the main job
+and not adopted (docs/quality/README.md): off unless --colour-prior is given.
 """
 
 from __future__ import annotations
+
+import math
 
 STRIPES = 6
 BINS = (8, 4, 4)  # hue, saturation, value
@@ -24,9 +27,7 @@ def stripe_histograms(images, stripes: int = STRIPES, bins: tuple[int, int, int]
     for channel, count in enumerate(bins):
         index = tf.cast(tf.floor(hsv[..., channel] * count), tf.int32)
         cells = cells * count + tf.minimum(index, count - 1)
-    per_stripe = 1
-    for count in bins:
-        per_stripe *= count
+    per_stripe = math.prod(bins)
     height = images.shape[1]
     bounds = [height * s // stripes for s in range(stripes + 1)]
     parts = []
