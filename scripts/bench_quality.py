@@ -34,7 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from benchlib import describe_machine  # noqa: E402
-from quality_ablations import ABLATIONS, DEFAULTS_ROW, SYNTHETIC_ABLATIONS  # noqa: E402
+from quality_ablations import ABLATIONS, DEFAULTS_ROW, MAIN_JOB_RUN, SYNTHETIC_ABLATIONS  # noqa: E402
 from quality_table import (  # noqa: E402
     ablation_table,
     compare_rows,
@@ -57,6 +57,15 @@ def row_config(name: str, args, run_dir: Path) -> TrainConfig:
     if name not in ABLATIONS:
         raise SystemExit(f"error: unknown ablation {name!r}; --list shows them")
     changes = dict(ABLATIONS[name])
+    if changes.get("init_from") == MAIN_JOB_RUN:
+        start = Path(args.runs) / row_id("synthetic-only", args)
+        if not (start / "summary.json").exists():
+            raise SystemExit(
+                f"error: ablation {name!r} starts from the main job's run {start}, which is not "
+                f"trained: run `python scripts/bench_quality.py --synthetic-only --seed "
+                f"{args.seed}` first"
+            )
+        changes["init_from"] = str(start)
     data = Path(args.data_dir)
     folders = [data / "CUHK03-detected"] + ([data / "CUHK03-extra"] if args.extra else [])
     if synthetic_people := changes.pop("synthetic_people", 0):

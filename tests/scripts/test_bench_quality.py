@@ -299,3 +299,23 @@ def test_table_names_the_datasets_a_row_added():
     row["config"]["data_dir"] = ["/data/CUHK03-detected", "/data/CUHK03-extra"]
     assert quality_table.changes_from_defaults(row) == {}
     assert quality_table.rescore_options(row).endswith("--steps 1500 --extra")
+
+
+def test_a_row_that_starts_from_the_main_job_needs_its_run(tmp_path):
+    """ "init_from": "main-job" names the main job's run of the same seed under --runs; until
+    `--synthetic-only` has trained it, the row is refused with that command."""
+    pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_quality
+
+    args = argparse.Namespace(
+        data_dir=str(tmp_path / "real"), extra=False, runs=str(tmp_path / "runs"), steps=30,
+        batch_size=8, seed=2,
+    )  # fmt: skip
+    with pytest.raises(SystemExit, match="--synthetic-only --seed 2"):
+        bench_quality.row_config("mixstyle-from-main-job", args, tmp_path / "run")
+    main_job = tmp_path / "runs" / "synthetic-only-main-job-seed2"
+    main_job.mkdir(parents=True)
+    (main_job / "summary.json").write_text("{}")
+    config = bench_quality.row_config("mixstyle-from-main-job", args, tmp_path / "run")
+    assert (config.init_from, config.mixstyle, config.seed) == (str(main_job), 0.5, 2)
