@@ -313,9 +313,9 @@ SYNTHETIC_ABLATIONS: dict[str, dict] = {
     # Eight images of eight people per batch, not four of sixteen: the hardest positive is drawn
     # from more cameras and poses of each person, the invariance that transfers.
     "k8": {"images_per_identity": 8},
-    # The rate held at its peak to the last step, not decayed to zero: the transfer to CUHK03
-    # still rises at step 400 (a checkpoint every 50 steps: 6.0% at step 50, 12-14% from 300),
-    # and a decayed rate stops it where it is.
+    # The rate held at its peak from the warm-up to the last step, not decayed to zero: the
+    # transfer to CUHK03 still rises at step 400 (a checkpoint every 50 steps: 6.0% at step 50,
+    # 12-14% from 300), and a decayed rate stops it where it is.
     "constant-lr": {"lr_schedule": "constant"},
     # The embedding asked to rank each crop's batch neighbours as colour histograms of stripes
     # do (training.colour_prior): those histograms score 16.9% on CUHK03 with nothing learned,

@@ -302,8 +302,8 @@ def test_table_names_the_datasets_a_row_added():
 
 
 def test_a_row_that_starts_from_the_main_job_needs_its_run(tmp_path):
-    """ "init_from": "main-job" names the main job's run of the same seed under --runs; until
-    `--synthetic-only` has trained it, the row is refused with that command."""
+    """A row whose "init_from" is "main-job" starts from the main job's run of its seed under
+    --runs; until `--synthetic-only` has trained that run, the row is refused with the command."""
     pytest.importorskip("tensorflow")
     sys.path.insert(0, str(ROOT / "scripts"))
     import bench_quality
